@@ -1,0 +1,1 @@
+"""Torch building blocks and networks (needs the ``torch`` extra)."""
