@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import NamedTuple, Sequence
 
+from nabench.errors import ConfigError
+
 PRIMITIVES: tuple[str, ...] = (
     "none",
     "max_pool_3x3",
@@ -25,7 +27,7 @@ N_NODES = 4
 N_EDGES = sum(2 + i for i in range(N_NODES))
 
 
-class GenotypeError(ValueError):
+class GenotypeError(ConfigError):
     """A malformed genotype; the message names the problem."""
 
 

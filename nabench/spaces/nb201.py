@@ -32,6 +32,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from nabench.errors import ConfigError
+
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: (target, source) per edge, in official string order.
 EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
@@ -48,7 +50,7 @@ _POW5 = N_OPS ** np.arange(N_EDGES - 1, -1, -1)
 _NODE_RE = re.compile(r"^([a-z0-9_]+)~(\d+)$")
 
 
-class ArchError(ValueError):
+class ArchError(ConfigError):
     """A malformed or out-of-range architecture; the message names the problem and the fix."""
 
 
