@@ -1,0 +1,1 @@
+"""Subcommands of the ``nabench`` CLI, one module each (see :mod:`nabench.cli`)."""
