@@ -1,0 +1,186 @@
+"""Anytime curves and final accuracies from search-run results (one row per evaluation).
+
+Decisions (the issue leaves them open):
+
+* Each run's incumbent curve is a right-continuous step function of simulated time: at time ``t`` it
+  holds the value of the last evaluation finished at or before ``t`` (the last row when several
+  share a time). Runs are sampled on one grid shared by all searchers.
+* The grid is log-spaced between the earliest and the latest evaluation time by default (searches
+  improve fastest early); ``log_grid=False`` gives a linear grid.
+* The band is the 95% Student-t confidence interval of the mean over runs. A searcher's curve is
+  drawn only from the first grid point at which *all* its runs have an incumbent, so the mean never
+  mixes a changing set of runs.
+* NA-X is paired with X by name: ``na-rs`` / ``NA-RS`` / ``na_rs`` pair with ``rs``. Final
+  accuracies of a pair are compared with the Wilcoxon signed-rank test when the two hold the same
+  seeds (paired runs), otherwise with the Mann-Whitney U test.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from nabench.analysis.stats import mean_ci
+from nabench.errors import ConfigError
+
+_NA_PREFIX = re.compile(r"^na[-_]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RunColumns:
+    """Names of the result columns the curves read (the runner's results format)."""
+
+    searcher: str = "searcher"
+    run: str = "run"
+    seed: str = "seed"
+    time: str = "time"
+    value: str = "incumbent_test"
+
+
+def _check_columns(runs: pd.DataFrame, cols: RunColumns, need: Sequence[str]) -> None:
+    missing = [getattr(cols, n) for n in need if getattr(cols, n) not in runs.columns]
+    if missing:
+        raise ConfigError(
+            f"the results lack the column(s) {missing}; they hold {list(runs.columns)}. "
+            "Pass results written by the nabench runner, or name the columns with RunColumns"
+        )
+    if runs.empty:
+        raise ConfigError("the results hold no evaluations; run a search first")
+
+
+def step_interpolate(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Sample a right-continuous step function at ``grid`` (NaN before the first time).
+
+    ``times`` must be sorted ascending; where several points share a time the last one counts.
+    """
+    t = np.asarray(times, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    if t.shape != v.shape or t.ndim != 1:
+        raise ConfigError(f"times and values must be 1-d and of equal length, got {t.shape} and {v.shape}")
+    if t.size and np.any(np.diff(t) < 0):
+        raise ConfigError("times must be sorted ascending")
+    pos = np.searchsorted(t, np.asarray(grid, dtype=np.float64), side="right") - 1
+    out = np.full(pos.shape, np.nan)
+    ok = pos >= 0
+    out[ok] = v[pos[ok]]
+    return out
+
+
+def time_grid(runs: pd.DataFrame, *, n_points: int = 200, log_grid: bool = True, cols: RunColumns = RunColumns()) -> np.ndarray:
+    """A grid of ``n_points`` simulated times covering every evaluation in ``runs``."""
+    _check_columns(runs, cols, ["time"])
+    if n_points < 2:
+        raise ConfigError(f"a time grid needs at least 2 points, got {n_points}")
+    t = runs[cols.time].to_numpy(dtype=np.float64)
+    lo, hi = float(np.nanmin(t)), float(np.nanmax(t))
+    if log_grid and lo > 0:
+        return np.geomspace(lo, hi, n_points)
+    return np.linspace(lo, hi, n_points)
+
+
+def run_matrix(runs: pd.DataFrame, grid: np.ndarray, *, cols: RunColumns = RunColumns()) -> tuple[list, np.ndarray]:
+    """Each run's incumbent value on ``grid``: ``(run ids, (n_runs, len(grid)) array)``."""
+    _check_columns(runs, cols, ["run", "time", "value"])
+    ids, rows = [], []
+    for rid, r in runs.groupby(cols.run, sort=True):
+        r = r.sort_values(cols.time, kind="stable")
+        ids.append(rid)
+        rows.append(step_interpolate(r[cols.time].to_numpy(), r[cols.value].to_numpy(), grid))
+    return ids, np.vstack(rows)
+
+
+def anytime_curves(
+    runs: pd.DataFrame,
+    *,
+    grid: np.ndarray | None = None,
+    n_points: int = 200,
+    log_grid: bool = True,
+    confidence_level: float = 0.95,
+    cols: RunColumns = RunColumns(),
+) -> pd.DataFrame:
+    """Mean incumbent value per searcher on a common time grid, with a confidence band.
+
+    Returns long-form rows ``searcher, time, mean, lo, hi, n_runs``; ``mean`` is NaN at grid points
+    before every run of that searcher has an incumbent.
+    """
+    _check_columns(runs, cols, ["searcher", "run", "time", "value"])
+    g = time_grid(runs, n_points=n_points, log_grid=log_grid, cols=cols) if grid is None else np.asarray(grid, float)
+    parts = []
+    for name, r in runs.groupby(cols.searcher, sort=True):
+        _, mat = run_matrix(r, g, cols=cols)
+        m, lo, hi = mean_ci(mat, axis=0, confidence_level=confidence_level)
+        parts.append(pd.DataFrame({"searcher": name, "time": g, "mean": m, "lo": lo, "hi": hi, "n_runs": mat.shape[0]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def final_values(runs: pd.DataFrame, *, cols: RunColumns = RunColumns()) -> pd.DataFrame:
+    """The last incumbent value of every run: rows ``searcher, run, [seed,] final``."""
+    _check_columns(runs, cols, ["searcher", "run", "time", "value"])
+    keep = [cols.searcher, cols.run] + ([cols.seed] if cols.seed in runs.columns else [])
+    last = runs.sort_values([cols.searcher, cols.run, cols.time], kind="stable").groupby(
+        [cols.searcher, cols.run], sort=True
+    ).tail(1)
+    out = last[keep + [cols.value]].rename(columns={cols.value: "final", cols.searcher: "searcher", cols.run: "run"})
+    if cols.seed in out.columns and cols.seed != "seed":
+        out = out.rename(columns={cols.seed: "seed"})
+    return out.reset_index(drop=True)
+
+
+def na_pairs(searchers: Sequence[str]) -> list[tuple[str, str]]:
+    """``(X, NA-X)`` pairs among searcher names (``na-``/``na_`` prefix, any case)."""
+    names = list(searchers)
+    by_lower = {n.lower(): n for n in names}
+    pairs = []
+    for n in names:
+        if _NA_PREFIX.match(n):
+            base = by_lower.get(_NA_PREFIX.sub("", n).lower())
+            if base is not None:
+                pairs.append((base, n))
+    return sorted(pairs)
+
+
+def compare_final(final: pd.DataFrame, base: str, other: str, *, confidence_level: float = 0.95) -> dict:
+    """Compare final values of ``other`` (e.g. NA-RS) against ``base`` (RS).
+
+    Paired by seed when both hold the same seeds (Wilcoxon signed-rank on the differences, t-interval
+    of the mean difference); otherwise unpaired (Mann-Whitney U, difference of means with a
+    Welch interval).
+    """
+    a = final[final["searcher"] == base]
+    b = final[final["searcher"] == other]
+    if a.empty or b.empty:
+        raise ConfigError(f"both {base!r} and {other!r} need finished runs; found {sorted(final['searcher'].unique())}")
+    paired = "seed" in final.columns and set(a["seed"]) == set(b["seed"]) and a["seed"].is_unique and b["seed"].is_unique
+    if paired:
+        av = a.set_index("seed")["final"].sort_index()
+        bv = b.set_index("seed")["final"].reindex(av.index)
+        d = (bv - av).to_numpy(float)
+        m, lo, hi = mean_ci(d, confidence_level=confidence_level)
+        p = float(sps.wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
+        test = "wilcoxon signed-rank (paired by seed)"
+    else:
+        av, bv = a["final"].to_numpy(float), b["final"].to_numpy(float)
+        m = bv.mean() - av.mean()
+        res = sps.ttest_ind(bv, av, equal_var=False)
+        ci = res.confidence_interval(confidence_level)
+        lo, hi = ci.low, ci.high
+        p = float(sps.mannwhitneyu(bv, av).pvalue)
+        test = "mann-whitney U (unpaired)"
+    return {
+        "base": base,
+        "other": other,
+        "n_base": len(a),
+        "n_other": len(b),
+        "mean_base": float(a["final"].mean()),
+        "mean_other": float(b["final"].mean()),
+        "mean_diff": float(m),
+        "diff_lo": float(lo),
+        "diff_hi": float(hi),
+        "p_value": p,
+        "test": test,
+    }
