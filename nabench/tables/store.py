@@ -1,0 +1,166 @@
+"""The on-disk store of one benchmark: plain numpy arrays plus a JSON description, nothing pickled.
+
+Layout of ``<data_dir>/<name>/``:
+
+* ``arrays.npz``: uncompressed npz of named arrays (``ops``, ``acc.<dataset>.<split>.<fidelity>.mean``,
+  ``...seed`` with one column per seed, ``time.<dataset>.<fidelity>``, ``params.<dataset>``, ...);
+  read with ``allow_pickle=False``, so loading never executes anything from the file.
+* ``curves.npz`` (official imports only): per-epoch curves, read lazily on first use.
+* ``meta.json``: format version, how the store was made, sha256 of every file above, the sha256 of
+  the upstream sources, and a provenance note per array.
+
+A store is written into a temporary folder and renamed into place, so an interrupted build leaves the
+previous store (or none) and never a half-written one. Loading verifies the sha256 of ``arrays.npz``
+(a few milliseconds) and reports a corrupt, truncated or tampered store with the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nabench import __version__
+from nabench.errors import DataNotFoundError, IntegrityError
+
+FORMAT = 1
+ARRAYS, CURVES, META = "arrays.npz", "curves.npz", "meta.json"
+FIX = "rebuild it with `nabench data fetch --force` (or `nabench data import PATH` for an imported store)"
+
+
+@dataclass
+class Store:
+    """A loaded store: its arrays, its metadata, and lazy access to its curves."""
+
+    path: Path
+    arrays: dict[str, np.ndarray]
+    meta: dict
+    _curves: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def checksum(self) -> str:
+        """Short identifier of the store's content (sha256 over its files' sha256)."""
+        blob = json.dumps(self.meta["files"], sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def curves(self) -> dict[str, np.ndarray]:
+        """Per-epoch curves (official imports); empty if the store has none."""
+        if self._curves is None:
+            if CURVES not in self.meta["files"]:
+                self._curves = {}
+            else:
+                self._curves = _read_npz(self.path / CURVES, self.meta["files"][CURVES])
+        return self._curves
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_npz(path: Path, expected_sha: str) -> dict[str, np.ndarray]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise IntegrityError(f"the store file {path} is missing; {FIX}") from None
+    if _sha256(data) != expected_sha:
+        raise IntegrityError(f"the store file {path} failed its checksum (corrupt, truncated or modified); {FIX}")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, zipfile.BadZipFile) as e:
+        raise IntegrityError(f"the store file {path} cannot be read ({e}); {FIX}") from None
+
+
+def read(path: Path) -> Store:
+    """Load and verify the store in folder ``path``."""
+    meta_path = path / META
+    if not meta_path.is_file():
+        raise DataNotFoundError(
+            f"no nabench store at {path}. Build it with `nabench data fetch` (downloads the upstream files), "
+            "`nabench data fetch --mirror DIR` (copies them from a folder, e.g. ../shared/data/upstream), or "
+            "`nabench data import PATH` (an official NATS-Bench folder or NAS-Bench-201 .pth); choose the folder "
+            "with --data-dir or $NABENCH_DATA"
+        )
+    try:
+        meta = json.loads(meta_path.read_text())
+        files = meta["files"]
+        if meta.get("format") != FORMAT:
+            raise IntegrityError(f"the store at {path} has format {meta.get('format')}, this nabench reads "
+                                 f"format {FORMAT}; {FIX}")
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise IntegrityError(f"the store description {meta_path} is unreadable ({e}); {FIX}") from None
+    arrays = _read_npz(path / ARRAYS, files[ARRAYS])
+    return Store(path=path, arrays=arrays, meta=meta)
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def write(path: Path, arrays: dict[str, np.ndarray], *, provenance: dict[str, str], made_by: str,
+          sources: dict[str, str], curves: dict[str, np.ndarray] | None = None, notes: list[str] | None = None) -> Store:
+    """Write a store into folder ``path`` atomically (replacing any previous one) and return it loaded."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        files = {}
+        blob = _npz_bytes(arrays)
+        (tmp / ARRAYS).write_bytes(blob)
+        files[ARRAYS] = _sha256(blob)
+        if curves:
+            cblob = _npz_bytes(curves)
+            (tmp / CURVES).write_bytes(cblob)
+            files[CURVES] = _sha256(cblob)
+        meta = {
+            "format": FORMAT,
+            "benchmark": path.name,
+            "nabench_version": __version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "made_by": made_by,
+            "sources": sources,
+            "files": files,
+            "notes": notes or [],
+            "provenance": provenance,
+        }
+        (tmp / META).write_text(json.dumps(meta, indent=1, sort_keys=True))
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        old = None
+        if path.exists():
+            old = path.parent / f".{path.name}.old-{os.getpid()}"
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return Store(path=path, arrays=dict(arrays), meta=meta)
+
+
+def verify(path: Path) -> list[str]:
+    """Problems found in the store at ``path`` (empty when intact); checks every file's sha256."""
+    try:
+        store = read(path)
+    except (DataNotFoundError, IntegrityError) as e:
+        return [str(e)]
+    problems = []
+    try:
+        store.curves()
+    except IntegrityError as e:
+        problems.append(str(e))
+    if "ops" not in store.arrays:
+        problems.append(f"the store at {path} has no architecture list ('ops'); {FIX}")
+    return problems
