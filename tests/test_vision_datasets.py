@@ -19,6 +19,9 @@ from nabench.vision import cifar, imagenet16, synthetic
 from nabench.vision.archives import DownloadError, load_pickle
 from nabench.vision.datasets import INFO, build_dataset, num_classes
 
+# One intra-op thread: with two test workers on two cores, more threads oversubscribe and spin.
+torch.set_num_threads(1)
+
 
 @pytest.fixture
 def rng() -> np.random.Generator:

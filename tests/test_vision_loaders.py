@@ -13,6 +13,9 @@ from nabench.vision import synthetic
 from nabench.vision.datasets import build_dataset
 from nabench.vision.loaders import SeededSampler, make_loader
 
+# One intra-op thread: with two test workers on two cores, more threads oversubscribe and spin.
+torch.set_num_threads(1)
+
 
 @pytest.fixture(scope="module")
 def cifar_root(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -7,6 +7,9 @@ from PIL import Image
 
 from nabench.vision import transforms as T
 
+# One intra-op thread: with two test workers on two cores, more threads oversubscribe and spin.
+torch.set_num_threads(1)
+
 
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
