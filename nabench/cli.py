@@ -17,7 +17,7 @@ from nabench import __version__
 from nabench.errors import NabenchError
 
 #: Subcommand modules, in the order ``nabench --help`` lists them.
-COMMANDS: tuple[str, ...] = ("data", "query")
+COMMANDS: tuple[str, ...] = ("data", "query", "analyze", "plot")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NabenchError as e:
         print(f"nabench {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"nabench {args.command}: interrupted; results written so far are kept", file=sys.stderr)
         return 130

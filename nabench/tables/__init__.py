@@ -40,7 +40,7 @@ def build_from_upstream(data_dir: str | os.PathLike[str] | None = None, mirror: 
         + (f" from mirror {mirror_path}" if mirror_path else " from their pinned URLs"))
     files = fetch.fetch_all(paths.downloads_dir(root), mirror_path, optional=optional, progress=progress, log=log)
     log("converting")
-    local_mirror = mirror_path if mirror_path and not str(mirror_path).startswith("http") else None
+    local_mirror = mirror_path if isinstance(mirror_path, Path) else None
     arrays, prov = convert.convert(files, mirror=local_mirror, log=log)
     sources = {name: manifest.source(name).sha256 for name in files}
     pkg = manifest.package()

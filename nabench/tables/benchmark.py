@@ -121,7 +121,11 @@ class NB201Benchmark:
                 "official files: `nabench data import PATH` with a NATS-Bench tss folder or NAS-Bench-201 .pth"
             )
         idx, scalar = self._indices(archs)
-        data = curves[k][idx]  # (n, seeds, epochs)
+        pos = np.full(self.n_archs, -1, dtype=np.int64)
+        rows = curves["rows"]
+        pos[rows] = np.arange(len(rows))
+        self._check_nan(np.where(pos[idx] < 0, np.nan, 0.0), idx, f"{metric} curves of {ds} {sp}")
+        data = curves[k][pos[idx]]  # (n, seeds, epochs)
         if seed == "mean":
             with np.errstate(invalid="ignore"):
                 out = np.nanmean(data, axis=1)

@@ -25,10 +25,14 @@ def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(cache) / "nabench"
 
 
-def mirror_dir(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """The mirror folder, if one is named by flag or environment."""
+def mirror_dir(explicit: str | os.PathLike[str] | None = None) -> Path | str | None:
+    """The mirror named by flag or environment: a folder (Path), an http(s) base URL (str), or None."""
     value = explicit or os.environ.get(ENV_MIRROR)
-    return Path(value).expanduser() if value else None
+    if not value:
+        return None
+    if str(value).startswith(("http://", "https://")):
+        return str(value)
+    return Path(value).expanduser()
 
 
 def store_dir(root: Path, name: str = "nb201") -> Path:

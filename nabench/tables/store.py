@@ -44,7 +44,7 @@ class Store:
     path: Path
     arrays: dict[str, np.ndarray]
     meta: dict
-    _curves: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    _curves: "_LazyNpz | None" = field(default=None, repr=False)
 
     @property
     def checksum(self) -> str:
@@ -52,14 +52,53 @@ class Store:
         blob = json.dumps(self.meta["files"], sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
-    def curves(self) -> dict[str, np.ndarray]:
-        """Per-epoch curves (official imports); empty if the store has none."""
+    def curves(self) -> "_LazyNpz | dict[str, np.ndarray]":
+        """Per-epoch curves (official imports), read member by member on first use; empty if none.
+
+        Curves can be large (about 1 GB for a full import), so they are not hashed on load: each
+        member's CRC is checked as it is read, and ``nabench data verify`` checks the whole file's sha256.
+        """
+        if CURVES not in self.meta["files"]:
+            return {}
         if self._curves is None:
-            if CURVES not in self.meta["files"]:
-                self._curves = {}
-            else:
-                self._curves = _read_npz(self.path / CURVES, self.meta["files"][CURVES])
+            self._curves = _LazyNpz(self.path / CURVES)
         return self._curves
+
+
+class _LazyNpz:
+    """Read-only mapping over an npz file that loads (and CRC-checks) each array on first access."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._npz = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, zipfile.BadZipFile) as e:
+            raise IntegrityError(f"the store file {path} cannot be read ({e}); {FIX}") from None
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._npz.files
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._cache:
+            try:
+                self._cache[name] = self._npz[name]
+            except (OSError, ValueError, zipfile.BadZipFile) as e:
+                raise IntegrityError(f"array {name} of {self.path} is corrupt ({e}); {FIX}") from None
+        return self._cache[name]
+
+    def keys(self) -> list[str]:
+        return list(self._npz.files)
+
+    def __bool__(self) -> bool:
+        return bool(self._npz.files)
+
+
+def manifest_sha256(path: Path) -> str:
+    """Streaming sha256 of a (possibly large) file."""
+    from nabench.tables.manifest import sha256_file
+
+    return sha256_file(path)
 
 
 def _sha256(data: bytes) -> str:
@@ -119,9 +158,8 @@ def write(path: Path, arrays: dict[str, np.ndarray], *, provenance: dict[str, st
         (tmp / ARRAYS).write_bytes(blob)
         files[ARRAYS] = _sha256(blob)
         if curves:
-            cblob = _npz_bytes(curves)
-            (tmp / CURVES).write_bytes(cblob)
-            files[CURVES] = _sha256(cblob)
+            np.savez(tmp / CURVES, **{k: curves[k] for k in curves.keys()})
+            files[CURVES] = manifest_sha256(tmp / CURVES)
         meta = {
             "format": FORMAT,
             "benchmark": path.name,
@@ -137,6 +175,7 @@ def write(path: Path, arrays: dict[str, np.ndarray], *, provenance: dict[str, st
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
+        tmp.chmod(0o755)
         old = None
         if path.exists():
             old = path.parent / f".{path.name}.old-{os.getpid()}"
@@ -157,10 +196,13 @@ def verify(path: Path) -> list[str]:
     except (DataNotFoundError, IntegrityError) as e:
         return [str(e)]
     problems = []
-    try:
-        store.curves()
-    except IntegrityError as e:
-        problems.append(str(e))
+    curves_sha = store.meta["files"].get(CURVES)
+    if curves_sha is not None:
+        try:
+            if manifest_sha256(path / CURVES) != curves_sha:
+                problems.append(f"the store file {path / CURVES} failed its checksum; {FIX}")
+        except FileNotFoundError:
+            problems.append(f"the store file {path / CURVES} is missing; {FIX}")
     if "ops" not in store.arrays:
         problems.append(f"the store at {path} has no architecture list ('ops'); {FIX}")
     return problems

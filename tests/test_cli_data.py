@@ -1,0 +1,94 @@
+"""The data and query subcommands, run in-process as a user would type them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from nabench.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture()
+def fresh(tmp_path, mirror, capsys):
+    code, out, _ = run(capsys, "data", "fetch", "--mirror", str(mirror), "--data-dir", str(tmp_path), "--quiet")
+    assert code == 0 and "store written" in out
+    return tmp_path
+
+
+def test_fetch_info_verify_query(fresh, capsys):
+    code, out, _ = run(capsys, "data", "fetch", "--mirror", "unused", "--data-dir", str(fresh))
+    assert code == 0 and "intact" in out
+    code, out, _ = run(capsys, "data", "info", "--data-dir", str(fresh))
+    assert code == 0 and "15625 of 15625" in out and "acc cifar10-valid" in out
+    code, out, _ = run(capsys, "data", "verify", "--data-dir", str(fresh))
+    assert code == 0 and out.startswith("ok")
+    code, out, _ = run(capsys, "query", "6111", "--dataset", "cifar10", "--split", "ori-test", "--fidelity", "200",
+                       "--data-dir", str(fresh), "--json")
+    answer = json.loads(out)
+    assert code == 0 and round(answer["accuracy"], 4) == 94.3733 and answer["n_seeds"] == 3
+    code, out, _ = run(capsys, "query", answer["arch"], "--dataset", "cifar100", "--split", "x-test",
+                       "--fidelity", "200", "--data-dir", str(fresh))
+    assert code == 0 and "seed 777" in out and "#6111" in out
+
+
+def test_verify_reports_damage(fresh, capsys):
+    target = fresh / "nb201" / "arrays.npz"
+    target.write_bytes(target.read_bytes()[:-100])
+    code, out, _ = run(capsys, "data", "verify", "--data-dir", str(fresh))
+    assert code == 1 and "PROBLEM" in out and "checksum" in out
+    code, _, err = run(capsys, "query", "1", "--dataset", "cifar10", "--split", "ori-test", "--fidelity", "12",
+                       "--data-dir", str(fresh))
+    assert code == 2 and "failed its checksum" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--dataset", "cifar10", "--split", "x-valid", "--fidelity", "200"], "no validation split"),
+    (["--dataset", "cifar11", "--split", "x-valid", "--fidelity", "200"], "unknown dataset"),
+    (["--dataset", "cifar100", "--split", "x-test", "--fidelity", "50"], "unknown fidelity"),
+])
+def test_user_mistakes_are_one_line_errors(fresh, capsys, argv, fragment):
+    code, _, err = run(capsys, "query", "5", *argv, "--data-dir", str(fresh))
+    assert code == 2 and fragment in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("arch,fragment", [("99999", "out of range"), ("|bad~0|", "node groups"), ("abc", "neither")])
+def test_bad_architectures_in_cli(fresh, capsys, arch, fragment):
+    code, _, err = run(capsys, "query", arch, "--dataset", "cifar100", "--split", "x-test", "--fidelity", "200",
+                       "--data-dir", str(fresh))
+    assert code == 2 and fragment in err
+
+
+def test_missing_store_in_cli(tmp_path, capsys):
+    code, _, err = run(capsys, "query", "1", "--dataset", "cifar10", "--split", "ori-test", "--fidelity", "200",
+                       "--data-dir", str(tmp_path))
+    assert code == 2 and "nabench data fetch" in err
+    code, out, _ = run(capsys, "data", "info", "--data-dir", str(tmp_path))
+    assert code == 1 and "not installed" in out
+
+
+def test_import_via_cli(tmp_path, mirror, capsys):
+    folder = mirror / "nats_official_sample" / "NATS-tss-v1_0-3ffb9-simple"
+    code, out, _ = run(capsys, "data", "import", str(folder), "--data-dir", str(tmp_path))
+    assert code == 0 and "imported 3 architectures" in out
+    code, out, _ = run(capsys, "query", "11", "--dataset", "cifar10", "--split", "ori-test", "--fidelity", "12",
+                       "--data-dir", str(tmp_path), "--json")
+    assert code == 0 and "loss" in json.loads(out)
+
+
+def test_console_script_and_env_var(fresh, tmp_path):
+    exe = shutil.which("nabench", path=str(__import__("pathlib").Path(sys.executable).parent))
+    assert exe, "the console script `nabench` must be installed"
+    env = {"NABENCH_DATA": str(fresh), "PATH": "/usr/bin:/bin"}
+    res = subprocess.run([exe, "query", "857", "--dataset", "ImageNet16-120", "--split", "x-test", "--fidelity", "200"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 0 and "47.3111" in res.stdout

@@ -1,0 +1,159 @@
+"""Fetching, verifying and storing: checksums, interruptions, missing data, and the HTTP path."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nabench
+from nabench.errors import DataNotFoundError, IntegrityError
+from nabench.tables import build_from_upstream, fetch, manifest, paths, store
+
+QUIET = dict(progress=False, log=lambda _: None)
+
+
+@pytest.fixture()
+def built(tmp_path, data_dir):
+    """A private copy of the session store, safe to damage."""
+    dest = tmp_path / "data"
+    shutil.copytree(data_dir / "nb201", dest / "nb201")
+    return dest
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def http_mirror(mirror):
+    """An HTTP server on 127.0.0.1 serving the mirror folder; yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(mirror)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_download_path_over_http(tmp_path, http_mirror):
+    bench = build_from_upstream(tmp_path, http_mirror, **QUIET)
+    assert round(float(bench.accuracy(6111, dataset="cifar10", split="ori-test", fidelity=200)), 4) == 94.3733
+    assert sorted(p.name for p in (tmp_path / "downloads").iterdir()) == sorted(s.name for s in manifest.sources())
+
+
+def test_http_download_retries_then_explains(tmp_path, monkeypatch):
+    monkeypatch.setattr(fetch.time, "sleep", lambda s: None)
+    src = manifest.source("nats_bench.csv")
+    with pytest.raises(DataNotFoundError, match="after 2 attempts.*--mirror"):
+        fetch.fetch_one(src, tmp_path, "http://127.0.0.1:9", retries=2, timeout=2, progress=False)
+    assert not any(tmp_path.iterdir()), "no partial file may remain"
+
+
+def test_tampered_mirror_file_is_rejected_and_not_kept(tmp_path, mirror):
+    bad = tmp_path / "mirror"
+    shutil.copytree(mirror, bad, ignore=shutil.ignore_patterns("nats_official_sample"))
+    (bad / "nats_bench.csv").chmod(0o644)
+    with open(bad / "nats_bench.csv", "r+b") as f:
+        f.seek(1000)
+        f.write(b"9")
+    with pytest.raises(IntegrityError, match="nats_bench.csv.*failed its checksum"):
+        build_from_upstream(tmp_path / "data", bad, **QUIET)
+    assert not (tmp_path / "data" / "downloads" / "nats_bench.csv").exists()
+    assert not (tmp_path / "data" / "nb201").exists()
+
+
+def test_truncated_mirror_file_is_rejected(tmp_path, mirror):
+    bad = tmp_path / "mirror"
+    bad.mkdir()
+    for s in manifest.sources():
+        shutil.copyfile(mirror / s.name, bad / s.name)
+    data = (bad / "mini-bench-arch-cell-accs.pd").read_bytes()
+    (bad / "mini-bench-arch-cell-accs.pd").write_bytes(data[: len(data) // 2])
+    with pytest.raises(IntegrityError, match="mini-bench-arch-cell-accs.pd"):
+        build_from_upstream(tmp_path / "data", bad, **QUIET)
+
+
+def test_missing_required_file_in_mirror(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataNotFoundError, match="has no nats_bench.csv"):
+        build_from_upstream(tmp_path / "data", tmp_path / "empty", **QUIET)
+
+
+def test_optional_file_absent_builds_without_ori_test(tmp_path, mirror):
+    partial = tmp_path / "mirror"
+    partial.mkdir()
+    for s in manifest.sources():
+        if s.required:
+            shutil.copyfile(mirror / s.name, partial / s.name)
+    bench = build_from_upstream(tmp_path / "data", partial, **QUIET)
+    assert not bench.has("acc", "cifar100", "ori-test", 200)
+    from nabench.errors import NotAvailableError
+
+    with pytest.raises(NotAvailableError):
+        bench.accuracy(0, dataset="cifar100", split="ori-test", fidelity=200)
+    assert bench.accuracy(0, dataset="cifar100", split="x-test", fidelity=200) > 0
+
+
+def test_missing_store_says_how_to_get_it(tmp_path):
+    with pytest.raises(DataNotFoundError, match=r"nabench data fetch.*--mirror DIR.*nabench data import PATH"):
+        nabench.load("nb201", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
+def test_corrupt_store_is_caught_by_checksum(built, damage):
+    target = built / "nb201" / store.ARRAYS
+    if damage == "flip":
+        data = bytearray(target.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        target.write_bytes(bytes(data))
+    elif damage == "truncate":
+        target.write_bytes(target.read_bytes()[:1000])
+    else:
+        target.unlink()
+    with pytest.raises(IntegrityError, match="nabench data fetch --force"):
+        nabench.load("nb201", data_dir=built)
+    assert store.verify(built / "nb201")
+
+
+def test_corrupt_description_is_reported(built):
+    (built / "nb201" / store.META).write_text("{not json")
+    with pytest.raises(IntegrityError, match="unreadable"):
+        nabench.load("nb201", data_dir=built)
+
+
+def test_interrupted_rebuild_keeps_previous_store(built, monkeypatch):
+    before = nabench.load("nb201", data_dir=built).checksum
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store.os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        store.write(built / "nb201", {"ops": np.zeros((2, 6))}, provenance={}, made_by="test", sources={})
+    monkeypatch.undo()
+    assert nabench.load("nb201", data_dir=built).checksum == before
+    assert [p.name for p in built.iterdir()] == ["nb201"], "no temporary folder may remain"
+
+
+def test_fetch_reuses_verified_downloads(tmp_path, mirror, monkeypatch):
+    build_from_upstream(tmp_path, mirror, **QUIET)
+    calls = []
+    monkeypatch.setattr(fetch.shutil, "copyfile", lambda *a: calls.append(a))
+    fetch.fetch_all(paths.downloads_dir(tmp_path), mirror, progress=False, log=lambda _: None)
+    assert calls == []
+    assert set(fetch.verify_downloads(paths.downloads_dir(tmp_path)).values()) == {"ok"}
+
+
+def test_data_dir_resolution(monkeypatch, tmp_path):
+    monkeypatch.setenv(paths.ENV_DATA, str(tmp_path / "env"))
+    assert paths.data_dir() == tmp_path / "env"
+    assert paths.data_dir(tmp_path / "flag") == tmp_path / "flag"
+    monkeypatch.delenv(paths.ENV_DATA)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert paths.data_dir() == Path(tmp_path / "cache" / "nabench")
