@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -26,7 +27,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from nabench.analysis.stats import mean_ci
-from nabench.errors import ConfigError
+from nabench.errors import ConfigError, DataNotFoundError
 
 _NA_PREFIX = re.compile(r"^na[-_]", re.IGNORECASE)
 
@@ -184,3 +185,25 @@ def compare_final(final: pd.DataFrame, base: str, other: str, *, confidence_leve
         "p_value": p,
         "test": test,
     }
+
+
+def load_runs(results_dir: str | Path, *, cols: RunColumns = RunColumns()) -> tuple[pd.DataFrame, RunColumns]:
+    """Per-evaluation rows of every table (``*.csv``, ``*.csv.gz``) in ``results_dir`` that holds the
+    curve columns, concatenated; returns the rows and the column names to read them with."""
+    d = Path(results_dir)
+    if not d.is_dir():
+        raise DataNotFoundError(f"{d} is not a folder; pass the results folder of a search run")
+    need = {cols.searcher, cols.run, cols.time, cols.value}
+    parts = []
+    for f in sorted(list(d.glob("*.csv")) + list(d.glob("*.csv.gz"))):
+        try:
+            head = pd.read_csv(f, nrows=0)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError):
+            continue
+        if need <= set(head.columns):
+            parts.append(pd.read_csv(f))
+    if not parts:
+        raise DataNotFoundError(
+            f"no results table in {d} holds the columns {sorted(need)}; pass the folder a search run wrote"
+        )
+    return pd.concat(parts, ignore_index=True), cols

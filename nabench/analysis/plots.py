@@ -86,39 +86,44 @@ def correlation_bars(
     *,
     stat: str = "kendall_tau",
     predictors: Sequence[str] | None = None,
+    panel: str = "dataset",
+    group: str = "fidelity",
+    group_label: str = "{} epochs signal",
     title: str = "Rank correlation with 200-epoch test accuracy",
 ) -> Figure:
-    """Bars of a rank correlation with its CI: one panel per dataset, one bar group per predictor,
-    one color per fidelity.
+    """Bars of a rank correlation with its CI: one panel per value of ``panel``, one bar group per
+    predictor, one color per value of ``group``.
 
-    ``table`` holds rows of :func:`nabench.analysis.flatness.study` tables (columns ``dataset``,
-    ``fidelity``, ``predictor``, ``stat`` and ``stat`` bounds ``*_lo``/``*_hi``), already filtered to one
-    subset and deduplication setting.
+    ``table`` holds rows of flatness study tables (:func:`nabench.analysis.flatness.run_study`):
+    columns ``predictor``, ``panel``, ``group``, ``stat`` and its bounds ``*_lo``/``*_hi``. Filter it
+    first so that each (panel, group, predictor) occurs once.
     """
     prefix = {"kendall_tau": "kendall", "spearman_rho": "spearman"}.get(stat)
     if prefix is None:
         raise ConfigError(f"stat must be 'kendall_tau' or 'spearman_rho', got {stat!r}")
-    need = {"dataset", "fidelity", "predictor", stat, f"{prefix}_lo", f"{prefix}_hi"}
+    need = {panel, group, "predictor", stat, f"{prefix}_lo", f"{prefix}_hi"}
     if not need <= set(table.columns):
         raise ConfigError(f"the table lacks columns {sorted(need - set(table.columns))}; pass a flatness study table")
     if table.empty:
         raise ConfigError("the correlation table is empty; run `nabench analyze flatness` first")
+    if table.duplicated([panel, group, "predictor"]).any():
+        raise ConfigError(f"the table holds several rows per ({panel}, {group}, predictor); filter it to one subset and dedup setting")
     preds = list(predictors) if predictors is not None else list(dict.fromkeys(table["predictor"]))
-    datasets = list(dict.fromkeys(table["dataset"]))
-    fids = sorted(table["fidelity"].unique())
-    fig = new_figure(max(6.0, 0.55 * len(preds) * len(fids) + 1.5), 2.4 * len(datasets) + 0.6)
-    axes = fig.subplots(len(datasets), 1, sharex=True, squeeze=False)[:, 0]
-    width = 0.8 / len(fids)
+    panels = list(dict.fromkeys(table[panel]))
+    groups = sorted(table[group].unique())
+    fig = new_figure(max(6.0, 0.3 * len(preds) * len(groups) + 1.5), 2.2 * len(panels) + 0.9)
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    width = 0.8 / len(groups)
     xs = np.arange(len(preds))
-    for ax, ds in zip(axes, datasets):
-        for j, fid in enumerate(fids):
-            sub = table[(table["dataset"] == ds) & (table["fidelity"] == fid)].set_index("predictor").reindex(preds)
+    for ax, pv in zip(axes, panels):
+        for j, gv in enumerate(groups):
+            sub = table[(table[panel] == pv) & (table[group] == gv)].set_index("predictor").reindex(preds)
             v = sub[stat].to_numpy(float)
             err = np.vstack([v - sub[f"{prefix}_lo"].to_numpy(float), sub[f"{prefix}_hi"].to_numpy(float) - v])
             err = np.where(np.isfinite(err), err, 0.0)
-            ax.bar(xs + (j - (len(fids) - 1) / 2) * width, v, width, yerr=err, capsize=2, label=f"{fid} epochs signal")
+            ax.bar(xs + (j - (len(groups) - 1) / 2) * width, v, width, yerr=err, capsize=2, label=group_label.format(gv))
         ax.axhline(0.0, color="black", linewidth=0.6)
-        ax.set_title(ds, fontsize=10)
+        ax.set_title(str(pv), fontsize=10)
         ax.set_ylabel(stat.replace("_", " "))
     axes[0].legend(fontsize=8, loc="best")
     axes[-1].set_xticks(xs, preds, rotation=35, ha="right", fontsize=8)
@@ -204,7 +209,7 @@ def neighborhood_heatmap(
         raise ConfigError(f"the neighborhood grid must be {len(EDGES)} edges x {len(OPS)} ops, got {g.shape}")
     if len(ops) != len(EDGES):
         raise ConfigError(f"give the architecture's {len(EDGES)} op indices, got {len(ops)}")
-    fig = new_figure(6.4, 4.2)
+    fig = new_figure(7.0, 4.4)
     ax = fig.subplots()
     im = ax.imshow(g, cmap="magma", aspect="auto")
     lo, hi = np.nanmin(g), np.nanmax(g)
@@ -218,7 +223,7 @@ def neighborhood_heatmap(
     ax.set_yticks(np.arange(len(EDGES)), EDGE_LABELS)
     ax.set_xlabel("operation")
     ax.set_ylabel("edge (target<-source)")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=7.5)
     fig.colorbar(im, ax=ax, label=value_label)
     return fig
 

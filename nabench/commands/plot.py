@@ -1,0 +1,163 @@
+"""``nabench plot curves|flatness|correlations``: figures of search runs and of the flatness study."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nabench.commands.analyze import parse_fidelity, parse_formats
+from nabench.commands.common import add_data_dir
+from nabench.errors import ConfigError
+
+DEFAULT_OUT = "nabench-results/figures"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plot", help="figures of search runs and of the flatness study", description="Draw figures.")
+    inner = p.add_subparsers(dest="figure", metavar="FIGURE")
+
+    c = inner.add_parser(
+        "curves", help="anytime curves and final-accuracy distributions from runner results",
+        description="Incumbent test accuracy vs simulated time (mean over runs, 95% t-interval band, step "
+                    "interpolation on a common grid, one line per searcher), final-accuracy box plots with NA-X "
+                    "beside X, and a printed comparison of each NA-X against X.")
+    c.add_argument("results", metavar="RESULTS_DIR", help="a results folder written by the nabench runner")
+    c.add_argument("--out", default=None, metavar="DIR", help="output folder (default: RESULTS_DIR/figures)")
+    c.add_argument("--points", type=int, default=200, help="points of the common time grid (default 200)")
+    c.add_argument("--linear-time", action="store_true", help="linear time grid and axis (default: log)")
+    c.add_argument("--formats", default="png,pdf", help="figure formats, comma-separated (default png,pdf)")
+    c.set_defaults(func=_curves)
+
+    f = inner.add_parser(
+        "flatness", help="hexbins of signal/aggregate/flatness vs test accuracy and a neighborhood heatmap",
+        description="Hexbin plots of the signal, its radius-1 mean and the radius-1 flatness statistics against "
+                    "200-epoch test accuracy over all cells, and the edge x op heatmap of one architecture's "
+                    "radius-1 neighborhood (default: the cell with the best signal).")
+    f.add_argument("--dataset", required=True, help="cifar10, cifar100 or ImageNet16-120")
+    f.add_argument("--fidelity", required=True, help="epochs of the search signal: 12 or 200")
+    f.add_argument("--arch", default=None, help="architecture of the heatmap: official index or string "
+                                                "(default: best by signal)")
+    f.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default: {DEFAULT_OUT})")
+    f.add_argument("--formats", default="png,pdf", help="figure formats, comma-separated (default png,pdf)")
+    add_data_dir(f)
+    f.set_defaults(func=_flatness)
+
+    r = inner.add_parser(
+        "correlations", help="rank-correlation bars across datasets, fidelities and aggregations",
+        description="Bars of Kendall tau (or Spearman rho) with 95% CIs from the study tables in TABLE_DIR "
+                    "(written by `nabench analyze flatness`): one panel per dataset, one bar group per predictor, "
+                    "one color per signal fidelity.")
+    r.add_argument("tables", metavar="TABLE_DIR", help="folder holding flatness_<dataset>_<fidelity>.csv tables")
+    r.add_argument("--subset", default="all", help="all, top10%%, top5%% or top1%% (default all)")
+    r.add_argument("--dedup", action="store_true", help="use the rows with isomorphism deduplication")
+    r.add_argument("--stat", default="kendall_tau", choices=("kendall_tau", "spearman_rho"))
+    r.add_argument("--out", default=None, metavar="DIR", help="output folder (default: TABLE_DIR)")
+    r.add_argument("--formats", default="png,pdf", help="figure formats, comma-separated (default png,pdf)")
+    r.set_defaults(func=_correlations)
+
+    def _help(_: argparse.Namespace) -> int:
+        p.print_help()
+        return 2
+
+    p.set_defaults(func=_help)
+
+
+def _curves(args: argparse.Namespace) -> int:
+    from nabench.analysis import plots
+    from nabench.analysis.curves import anytime_curves, compare_final, final_values, load_runs, na_pairs
+
+    fmts = parse_formats(args.formats)
+    if args.points < 2:
+        raise ConfigError(f"--points must be at least 2, got {args.points}")
+    runs, cols = load_runs(args.results)
+    out = Path(args.out) if args.out else Path(args.results) / "figures"
+    cur = anytime_curves(runs, n_points=args.points, log_grid=not args.linear_time, cols=cols)
+    final = final_values(runs, cols=cols)
+    written = plots.save_figure(plots.anytime_curves_figure(cur, log_time=not args.linear_time), out, "anytime_curves",
+                                formats=fmts)
+    written += plots.save_figure(plots.final_distributions(final), out, "final_accuracy", formats=fmts)
+    summary = final.groupby("searcher")["final"].agg(["count", "mean", "std", "min", "max"])
+    print("final incumbent test accuracy per searcher:")
+    print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
+    for base, na in na_pairs(list(summary.index)):
+        c = compare_final(final, base, na)
+        print(f"{na} - {base}: {c['mean_diff']:+.3f} [{c['diff_lo']:+.3f}, {c['diff_hi']:+.3f}] (95% CI), "
+              f"p = {c['p_value']:.3g} ({c['test']}; n = {c['n_base']}, {c['n_other']})")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _resolve_arch(bench, text: str | None, signal) -> int:
+    import numpy as np
+
+    from nabench.spaces import nb201
+
+    if text is None:
+        return int(np.argmax(signal))
+    t = text.strip()
+    if t.lstrip("-").isdigit():
+        return int(nb201.check_index(int(t)))
+    if t.startswith("|"):
+        return int(bench.index(t))
+    raise ConfigError(f"--arch {text!r} is neither an index (0..15624) nor an architecture string '|op~0|+|...|'")
+
+
+def _flatness(args: argparse.Namespace) -> int:
+    import nabench
+    from nabench.analysis import plots
+    from nabench.analysis.flatness import StudyConfig, cell_predictors, load_signal_and_test, neighborhood_grid
+    from nabench.analysis.stats import rank_correlation
+
+    fid = parse_fidelity(args.fidelity)
+    fmts = parse_formats(args.formats)
+    bench = nabench.load("nb201", args.data_dir)
+    signal, test, spec = load_signal_and_test(bench, args.dataset, fid)
+    idx = _resolve_arch(bench, args.arch, signal)  # before anything is written
+    pred = cell_predictors(signal, bench.order, StudyConfig(radii=(1,), aggregations=("mean",)))
+    labels = {"signal": f"signal: {spec.signal_split} @ {fid} ep", "r1_mean": "r=1 mean (with self)",
+              "r1_flat_drop": "flatness: neighbor mean - cell", "r1_flat_std": "flatness: -neighbor std"}
+    panels = {labels[c]: pred[c].to_numpy() for c in labels}
+    notes = {}
+    for name, x in panels.items():
+        tau, rho = rank_correlation(x, test)
+        notes[name] = f"tau = {tau:+.3f}\nrho = {rho:+.3f}"
+    fig = plots.hexbin_panels(
+        panels, test, target_label=f"{spec.test_dataset} {spec.test_split} @ 200 ep (%)",
+        title=f"{spec.name}: {fid}-epoch signal, aggregate and flatness vs test accuracy (all 15,625 cells)",
+        annotations=notes,
+    )
+    out = Path(args.out)
+    stem = f"flatness_{spec.name}_{fid}"
+    written = plots.save_figure(fig, out, f"{stem}_hexbin", formats=fmts)
+    grid = neighborhood_grid(signal, bench.order, idx)
+    heat = plots.neighborhood_heatmap(
+        grid, bench.order.ops(idx),
+        title=f"#{idx} {bench.arch_str(idx)}\n{spec.signal_dataset} {spec.signal_split} @ {fid} ep: "
+              f"center {signal[idx]:.2f}, r=1 mean {pred['r1_mean'][idx]:.2f}, test {test[idx]:.2f}",
+        value_label=f"{spec.signal_split} accuracy @ {fid} ep (%)",
+    )
+    written += plots.save_figure(heat, out, f"{stem}_neighborhood_{idx}", formats=fmts)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _correlations(args: argparse.Namespace) -> int:
+    from nabench.analysis import io, plots
+
+    fmts = parse_formats(args.formats)
+    table = io.read_study_tables(args.tables)
+    subsets = sorted(table["subset"].unique())
+    if args.subset not in subsets:
+        raise ConfigError(f"--subset {args.subset!r} is not in the tables; they hold {', '.join(subsets)}")
+    view = table[(table["subset"] == args.subset) & (table["dedup"].astype(str).str.lower() == str(args.dedup).lower())]
+    if view.empty:
+        raise ConfigError(f"the tables hold no rows with dedup={args.dedup}; rerun `nabench analyze flatness`")
+    what = "one cell per isomorphism class" if args.dedup else "all cells"
+    fig = plots.correlation_bars(
+        view, stat=args.stat,
+        title=f"{args.stat.replace('_', ' ')} with 200-epoch test accuracy ({args.subset} by signal, {what})",
+    )
+    stem = f"flatness_correlations_{args.subset.replace('%', 'pct')}" + ("_dedup" if args.dedup else "")
+    written = plots.save_figure(fig, Path(args.out) if args.out else Path(args.tables), stem, formats=fmts)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0

@@ -1,0 +1,141 @@
+"""`nabench analyze flatness` and `nabench plot ...` write their files and fail cleanly on bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nabench.analysis import io
+from nabench.cli import main
+
+
+def _run(capsys, *argv):
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory, data_dir):
+    """Study tables of cifar10 at both fidelities (point estimates), written by the CLI."""
+    out = tmp_path_factory.mktemp("study")
+    for fid, figs in ((12, ["--formats", "png"]), (200, ["--no-figures"])):
+        assert main(["analyze", "flatness", "--dataset", "cifar10", "--fidelity", str(fid), "--bootstrap", "0",
+                     "--out", str(out), "--data-dir", str(data_dir), *figs]) == 0
+    assert (out / "flatness_cifar10_12_correlations.png").exists()
+    assert not list(out.glob("flatness_cifar10_200_*.png"))
+    return out
+
+
+def test_analyze_flatness_writes_table_and_figures(capsys, tmp_path, data_dir):
+    rc, out, err = _run(capsys, "analyze", "flatness", "--dataset", "cifar100", "--fidelity", "12", "--bootstrap", "50",
+                        "--seed", "3", "--out", tmp_path, "--data-dir", data_dir)
+    assert rc == 0, err
+    t = pd.read_csv(tmp_path / "flatness_cifar100_12.csv")
+    assert len(t) == 2 * 4 * 13  # dedup x subsets x predictors
+    assert set(t["subset"]) == {"all", "top10%", "top5%", "top1%"}
+    assert (t["kendall_lo"] <= t["kendall_tau"] + 1e-12).all() and (t["kendall_tau"] <= t["kendall_hi"] + 1e-12).all()
+    assert "== all cells | all | n=15625" in out and "bootstrap 50 resamples" in out and "seed 3" in out
+    for ext in ("png", "pdf"):
+        assert (tmp_path / f"flatness_cifar100_12_correlations.{ext}").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--dataset", "cifar1000", "--fidelity", "12"], "unknown dataset 'cifar1000'"),
+        (["--dataset", "cifar10", "--fidelity", "100"], "--fidelity must be 12 or 200"),
+        (["--dataset", "cifar10", "--fidelity", "12", "--bootstrap", "-5"], "--bootstrap must be 0 or more"),
+        (["--dataset", "cifar10", "--fidelity", "12", "--bootstrap", "10"], "too few"),
+        (["--dataset", "cifar10", "--fidelity", "12", "--formats", "gif"], "--formats"),
+    ],
+)
+def test_analyze_rejects_bad_input_without_writing(capsys, tmp_path, data_dir, argv, message):
+    rc, out, err = _run(capsys, "analyze", "flatness", *argv, "--out", tmp_path / "o", "--data-dir", data_dir)
+    assert rc == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_analyze_without_a_subcommand_prints_help(capsys):
+    rc, out, _ = _run(capsys, "analyze")
+    assert rc == 2 and "flatness" in out
+
+
+def test_missing_store_is_a_clear_error(capsys, tmp_path):
+    rc, _, err = _run(capsys, "analyze", "flatness", "--dataset", "cifar10", "--fidelity", "12",
+                      "--data-dir", tmp_path / "nothing", "--out", tmp_path / "o")
+    assert rc == 2 and "no nabench store" in err and "nabench data fetch" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_plot_flatness_writes_hexbin_and_heatmap(capsys, tmp_path, data_dir):
+    rc, out, err = _run(capsys, "plot", "flatness", "--dataset", "cifar10", "--fidelity", "200", "--out", tmp_path,
+                        "--data-dir", data_dir, "--formats", "png")
+    assert rc == 0, err
+    assert (tmp_path / "flatness_cifar10_200_hexbin.png").stat().st_size > 1000
+    assert (tmp_path / "flatness_cifar10_200_neighborhood_6111.png").exists()  # best by 200-epoch x-valid
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    rc, _, err = _run(capsys, "plot", "flatness", "--dataset", "cifar10", "--fidelity", "12", "--arch", arch,
+                      "--out", tmp_path, "--data-dir", data_dir, "--formats", "png")
+    assert rc == 0, err
+    assert len(list(tmp_path.glob("flatness_cifar10_12_neighborhood_*.png"))) == 1
+
+
+def test_plot_flatness_bad_arch_writes_nothing(capsys, tmp_path, data_dir):
+    for arch in ("99999", "resnet"):
+        rc, _, err = _run(capsys, "plot", "flatness", "--dataset", "cifar10", "--fidelity", "12", "--arch", arch,
+                          "--out", tmp_path / "o", "--data-dir", data_dir)
+        assert rc == 2 and "Traceback" not in err and ("out of range" in err or "neither an index" in err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_plot_correlations_reads_the_study_tables(capsys, tmp_path, study_dir):
+    rc, out, err = _run(capsys, "plot", "correlations", study_dir, "--out", tmp_path, "--formats", "png")
+    assert rc == 0, err
+    assert (tmp_path / "flatness_correlations_all.png").stat().st_size > 1000
+    rc, _, err = _run(capsys, "plot", "correlations", study_dir, "--subset", "top5%", "--dedup", "--out", tmp_path,
+                      "--formats", "png")
+    assert rc == 0, err
+    assert (tmp_path / "flatness_correlations_top5pct_dedup.png").exists()
+    rc, _, err = _run(capsys, "plot", "correlations", study_dir, "--subset", "top3%")
+    assert rc == 2 and "top3%" in err
+    rc, _, err = _run(capsys, "plot", "correlations", tmp_path / "empty")
+    assert rc == 2 and "not a folder" in err
+    (tmp_path / "empty").mkdir()
+    rc, _, err = _run(capsys, "plot", "correlations", tmp_path / "empty")
+    assert rc == 2 and "nabench analyze flatness" in err
+
+
+def test_plot_curves_from_a_results_table(capsys, tmp_path):
+    g = np.random.default_rng(0)
+    rows = []
+    for k, name in enumerate(("rs", "na-rs")):
+        for s in range(5):
+            t = np.cumsum(g.uniform(100, 300, 20))
+            rows.append(pd.DataFrame({"searcher": name, "run": k * 5 + s, "seed": s, "time": t,
+                                      "incumbent_test": np.maximum.accumulate(g.normal(93, 0.5, 20))}))
+    pd.concat(rows).to_csv(tmp_path / "evaluations.csv", index=False)
+    rc, out, err = _run(capsys, "plot", "curves", tmp_path, "--formats", "png")
+    assert rc == 0, err
+    assert (tmp_path / "figures" / "anytime_curves.png").stat().st_size > 1000
+    assert (tmp_path / "figures" / "final_accuracy.png").stat().st_size > 1000
+    assert "na-rs - rs:" in out and "wilcoxon" in out
+    rc, _, err = _run(capsys, "plot", "curves", tmp_path / "figures")
+    assert rc == 2 and "no results table" in err
+
+
+def test_write_csv_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    path = io.write_csv(pd.DataFrame({"a": [1, 2]}), tmp_path / "t.csv")
+    before = path.read_bytes()
+
+    def broken(self, f, **kw):
+        f.write("a\n9\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", broken)
+    with pytest.raises(KeyboardInterrupt):
+        io.write_csv(pd.DataFrame({"a": [3]}), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
