@@ -42,7 +42,7 @@ def test_fetch_info_verify_query(fresh, capsys):
 
 
 def test_verify_reports_damage(fresh, capsys):
-    target = fresh / "nb201" / "arrays.npz"
+    target = fresh / "nb201" / "arrays.bin"
     target.write_bytes(target.read_bytes()[:-100])
     code, out, _ = run(capsys, "data", "verify", "--data-dir", str(fresh))
     assert code == 1 and "PROBLEM" in out and "checksum" in out

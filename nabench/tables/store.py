@@ -2,15 +2,17 @@
 
 Layout of ``<data_dir>/<name>/``:
 
-* ``arrays.npz``: uncompressed npz of named arrays (``ops``, ``acc.<dataset>.<split>.<fidelity>.mean``,
-  ``...seed`` with one column per seed, ``time.<dataset>.<fidelity>``, ``params.<dataset>``, ...);
-  read with ``allow_pickle=False``, so loading never executes anything from the file.
+* ``arrays.bin``: the named arrays (``ops``, ``acc.<dataset>.<split>.<fidelity>.mean``, ``...seed``
+  with one column per seed, ``time.<dataset>.<fidelity>``, ``params.<dataset>``, ...) back to back,
+  each 64-byte aligned; ``meta.json`` lists each one's dtype, shape and offset. Loading is one read
+  and zero-copy ``numpy.frombuffer`` views (read-only, so nobody can change the benchmark by
+  accident); nothing in the file is ever executed or unpickled.
 * ``curves.npz`` (official imports only): per-epoch curves, read lazily on first use.
 * ``meta.json``: format version, how the store was made, sha256 of every file above, the sha256 of
   the upstream sources, and a provenance note per array.
 
 A store is written into a temporary folder and renamed into place, so an interrupted build leaves the
-previous store (or none) and never a half-written one. Loading verifies the sha256 of ``arrays.npz``
+previous store (or none) and never a half-written one. Loading verifies the sha256 of ``arrays.bin``
 (a few milliseconds) and reports a corrupt, truncated or tampered store with the command that fixes it.
 """
 
@@ -33,7 +35,8 @@ from nabench import __version__
 from nabench.errors import DataNotFoundError, IntegrityError
 
 FORMAT = 1
-ARRAYS, CURVES, META = "arrays.npz", "curves.npz", "meta.json"
+ARRAYS, CURVES, META = "arrays.bin", "curves.npz", "meta.json"
+_ALIGN = 64
 FIX = "rebuild it with `nabench data fetch --force` (or `nabench data import PATH` for an imported store)"
 
 
@@ -105,7 +108,7 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_npz(path: Path, expected_sha: str) -> dict[str, np.ndarray]:
+def _read_bin(path: Path, expected_sha: str, index: dict[str, list]) -> dict[str, np.ndarray]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -113,10 +116,11 @@ def _read_npz(path: Path, expected_sha: str) -> dict[str, np.ndarray]:
     if _sha256(data) != expected_sha:
         raise IntegrityError(f"the store file {path} failed its checksum (corrupt, truncated or modified); {FIX}")
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as e:
-        raise IntegrityError(f"the store file {path} cannot be read ({e}); {FIX}") from None
+        return {name: np.frombuffer(data, dtype=np.dtype(dt), count=int(np.prod(shape, dtype=np.int64)),
+                                    offset=off).reshape(shape)
+                for name, (dt, shape, off) in index.items()}
+    except (TypeError, ValueError) as e:
+        raise IntegrityError(f"the store index in {path.parent / META} does not match {path} ({e}); {FIX}") from None
 
 
 def read(path: Path) -> Store:
@@ -137,14 +141,22 @@ def read(path: Path) -> Store:
                                  f"format {FORMAT}; {FIX}")
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise IntegrityError(f"the store description {meta_path} is unreadable ({e}); {FIX}") from None
-    arrays = _read_npz(path / ARRAYS, files[ARRAYS])
+    arrays = _read_bin(path / ARRAYS, files[ARRAYS], meta.get("index", {}))
     return Store(path=path, arrays=arrays, meta=meta)
 
 
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+def _bin_bytes(arrays: dict[str, np.ndarray]) -> tuple[bytes, dict[str, list]]:
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
+    index = {}
+    for name, arr in arrays.items():
+        a = np.ascontiguousarray(arr)
+        if a.dtype.hasobject:
+            raise TypeError(f"array {name} holds Python objects; the store keeps plain numbers only")
+        pad = (-buf.tell()) % _ALIGN
+        buf.write(b"\0" * pad)
+        index[name] = [a.dtype.str, list(a.shape), buf.tell()]
+        buf.write(a.tobytes())
+    return buf.getvalue(), index
 
 
 def write(path: Path, arrays: dict[str, np.ndarray], *, provenance: dict[str, str], made_by: str,
@@ -154,7 +166,7 @@ def write(path: Path, arrays: dict[str, np.ndarray], *, provenance: dict[str, st
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         files = {}
-        blob = _npz_bytes(arrays)
+        blob, index = _bin_bytes(arrays)
         (tmp / ARRAYS).write_bytes(blob)
         files[ARRAYS] = _sha256(blob)
         if curves:
@@ -168,6 +180,7 @@ def write(path: Path, arrays: dict[str, np.ndarray], *, provenance: dict[str, st
             "made_by": made_by,
             "sources": sources,
             "files": files,
+            "index": index,
             "notes": notes or [],
             "provenance": provenance,
         }
@@ -186,7 +199,7 @@ def write(path: Path, arrays: dict[str, np.ndarray], *, provenance: dict[str, st
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return Store(path=path, arrays=dict(arrays), meta=meta)
+    return read(path)
 
 
 def verify(path: Path) -> list[str]:
