@@ -148,7 +148,11 @@ def cell_predictors(
 
 @dataclass
 class StudyResult:
-    """The study table (one row per dedup x subset x predictor) and the per-cell data behind it."""
+    """The study table (one row per dedup x subset x predictor) and the per-cell data behind it.
+
+    ``cells`` holds all 15,625 cells (official index order): the predictors without deduplication,
+    ``test``, the isomorphism ``class_id`` and whether the cell represents its class in dedup rows.
+    """
 
     table: pd.DataFrame
     cells: pd.DataFrame
@@ -176,33 +180,43 @@ def study(
     if t.shape != (nb201.N_ARCHS,):
         raise ConfigError(f"the test accuracies must hold one value per cell ({nb201.N_ARCHS}), got shape {t.shape}")
     blocks = [(d, p) for d in config.dedup for p in config.fractions]
-    children = rng.spawn(len(blocks))
-    rows, cells = [], {}
-    for (dedup, fraction), child in zip(blocks, children):
-        if dedup not in cells:
-            pred = cell_predictors(signal, order, config, dedup=dedup)
-            keep = representatives(order) if dedup else np.arange(nb201.N_ARCHS)
-            cells[dedup] = (pred.iloc[keep].reset_index(drop=True), t[keep], keep)
-        pred, tt, keep = cells[dedup]
+    populations: dict[bool, tuple[pd.DataFrame, np.ndarray]] = {}
+    rows = []
+    for (dedup, fraction), child in zip(blocks, rng.spawn(len(blocks))):
+        if dedup not in populations:
+            populations[dedup] = _population(signal, t, order, config, dedup)
+        pred, target = populations[dedup]
         pos = top_fraction(pred["signal"].to_numpy(), fraction)
         sub = {c: pred[c].to_numpy()[pos] for c in pred.columns}
         table = correlation_table(
-            sub, tt[pos], rng=child, n_resamples=config.n_resamples,
+            sub, target[pos], rng=child, n_resamples=config.n_resamples,
             confidence_level=config.confidence_level, baseline="signal",
         )
         for k in config.top_k:
-            table[f"top{k}_test"] = [top_k_mean(sub[c], tt[pos], k) if k <= pos.size else np.nan for c in table["predictor"]]
+            table[f"top{k}_test"] = [top_k_mean(sub[c], target[pos], k) if k <= pos.size else np.nan
+                                     for c in table["predictor"]]
         table.insert(0, "dedup", dedup)
         table.insert(1, "subset", subset_name(fraction))
-        table["best_test"] = float(tt[pos].max())
+        table["best_test"] = float(target[pos].max())
         rows.append(table)
     every = np.arange(nb201.N_ARCHS)
-    frame = (cells[False][0] if False in cells else cell_predictors(signal, order, config, dedup=False)).copy()
+    frame = (populations[False][0] if False in populations else cell_predictors(signal, order, config)).copy()
     frame.insert(0, "arch_index", every)
     frame["test"] = t
     frame["class_id"] = order.canonical_ids()
     frame["representative"] = np.isin(every, representatives(order))
     return StudyResult(table=pd.concat(rows, ignore_index=True), cells=frame, config=config)
+
+
+def _population(
+    signal: np.ndarray, test: np.ndarray, order: nb201.OfficialOrder, config: StudyConfig, dedup: bool
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Predictors and test accuracy of the cells a study block ranks: all, or one per class."""
+    pred = cell_predictors(signal, order, config, dedup=dedup)
+    if not dedup:
+        return pred, test
+    keep = representatives(order)
+    return pred.iloc[keep].reset_index(drop=True), test[keep]
 
 
 def load_signal_and_test(bench: NB201Benchmark, dataset: str, fidelity: int) -> tuple[np.ndarray, np.ndarray, StudySpec]:
