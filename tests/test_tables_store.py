@@ -157,3 +157,15 @@ def test_data_dir_resolution(monkeypatch, tmp_path):
     monkeypatch.delenv(paths.ENV_DATA)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert paths.data_dir() == Path(tmp_path / "cache" / "nabench")
+
+
+def test_rebuild_is_byte_identical(tmp_path, mirror, data_dir):
+    """The store's checksum identifies its content: rebuilding gives the same bytes and checksum."""
+    again = build_from_upstream(tmp_path, mirror, **QUIET)
+    assert again.checksum == nabench.load("nb201", data_dir=data_dir).checksum
+    assert (tmp_path / "nb201" / store.ARRAYS).read_bytes() == (data_dir / "nb201" / store.ARRAYS).read_bytes()
+
+
+def test_loaded_arrays_are_read_only(bench):
+    with pytest.raises(ValueError):
+        bench._a["ops"][0, 0] = 1

@@ -39,7 +39,7 @@ import numpy as np
 from nabench.errors import DataNotFoundError, IntegrityError
 from nabench.spaces import nb201
 from nabench.tables import analytic, manifest
-from nabench.tables.schema import SEEDS_200, key
+from nabench.tables.schema import DATASETS, SEEDS_200, key
 
 Arrays = dict[str, np.ndarray]
 Log = Callable[[str], None]
@@ -186,7 +186,7 @@ def convert(files: dict[str, Path], mirror: Path | None = None, log: Log = print
         "derived: equals cifar10-valid latency (same network and input; as in official records)")
     put(key("params", "cifar10", "seed"), arrays[key("params", "cifar10-valid", "seed")].copy(),
         "derived: equals cifar10-valid (same network)")
-    for ds in _NATS_CSV_COLUMNS.keys() | {"cifar10-valid"}:
+    for ds in DATASETS:
         put(key("time", ds, 12), arrays[key("time", ds, 200)] * (12 / 200),
             "derived: 12/200 of the 200-epoch time (exact on official records)")
         put(key("params", ds), analytic.params(ops, ds), "analytic parameter count (M), equal to the records")
