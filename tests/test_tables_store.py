@@ -159,10 +159,19 @@ def test_data_dir_resolution(monkeypatch, tmp_path):
     assert paths.data_dir() == Path(tmp_path / "cache" / "nabench")
 
 
-def test_rebuild_is_byte_identical(tmp_path, mirror, data_dir):
-    """The store's checksum identifies its content: rebuilding gives the same bytes and checksum."""
-    again = build_from_upstream(tmp_path, mirror, **QUIET)
-    assert again.checksum == nabench.load("nb201", data_dir=data_dir).checksum
+@pytest.mark.parametrize("hash_seed", ["1", "2"])
+def test_rebuild_is_byte_identical(tmp_path, mirror, data_dir, hash_seed):
+    """The store's checksum identifies its content: a rebuild in another process gives the same bytes."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from nabench.tables import build_from_upstream; "
+            "print(build_from_upstream(sys.argv[1], sys.argv[2], progress=False, log=lambda _: None).checksum)")
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path), str(mirror)], env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == nabench.load("nb201", data_dir=data_dir).checksum
     assert (tmp_path / "nb201" / store.ARRAYS).read_bytes() == (data_dir / "nb201" / store.ARRAYS).read_bytes()
 
 
