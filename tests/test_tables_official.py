@@ -143,9 +143,29 @@ def test_corrupt_official_files(tmp_path, tss_folder):
         official.import_path(bad_pth, tmp_path / "data")
 
 
+def test_size_space_import_matches_raw_records(tmp_path, mirror, shared_data):
+    official.import_path(mirror / "nats_official_sample" / "NATS-sss-v1_0-50262-simple", tmp_path)
+    b = nabench.load("nats-sss", data_dir=tmp_path)
+    raw = json.load(gzip.open(shared_data / "nats_raw_samples.json.gz", "rt"))["sss"]
+    n = 0
+    for index, by_hp in raw.items():
+        for hp, rec in by_hp.items():
+            assert b.arch_str(int(index)) == rec["arch_str"] and b.index(rec["arch_str"]) == int(index)
+            for name, run in rec["runs"].items():
+                ds, seed = name.split("@")
+                last = f"ori-test@{run['epochs'] - 1}"
+                got = b.accuracy(rec["arch_str"], dataset=ds, split="ori-test", fidelity=int(hp), seed=int(seed))
+                assert float(got) == pytest.approx(run["eval_acc1"][last], abs=1e-9)
+                assert float(b.cost(int(index), dataset=ds, fidelity=int(hp))) == pytest.approx(sum(run["train_time_s"]))
+                n += 1
+    assert n == 60
+    with pytest.raises(ConfigError, match="valid fidelities.*1, 12, 90"):
+        b.accuracy(0, dataset="cifar10", split="ori-test", fidelity=200)
+    with pytest.raises(ConfigError, match="not one of"):
+        b.accuracy("8:8:8:8:7", dataset="cifar10", split="ori-test", fidelity=90)
+
+
 def test_unsupported_inputs(tmp_path, mirror):
-    with pytest.raises(ConfigError, match="size-search-space"):
-        official.import_path(mirror / "nats_official_sample" / "NATS-sss-v1_0-50262-simple", tmp_path)
     (tmp_path / "x.txt").write_text("hello")
     with pytest.raises(ConfigError, match="not an official file"):
         official.import_path(tmp_path / "x.txt", tmp_path)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from nabench.commands.common import add_data_dir
-from nabench.tables import paths
+from nabench.tables import BENCHMARKS, paths
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,21 +67,29 @@ def _info(args: argparse.Namespace) -> int:
     from nabench.tables import fetch, store
 
     root = paths.data_dir(args.data_dir)
-    target = paths.store_dir(root)
     print(f"data folder: {root}")
-    if not (target / store.META).exists():
+    found = [name for name in BENCHMARKS if (paths.store_dir(root, name) / store.META).exists()]
+    if not found:
         print("store: not installed. Run `nabench data fetch` (internet), `nabench data fetch --mirror DIR`, "
               "or `nabench data import PATH`.")
         return 1
+    for name in found:
+        _describe(paths.store_dir(root, name), args.json)
+    downloads = fetch.verify_downloads(paths.downloads_dir(root))
+    print("downloads: " + ", ".join(f"{k} {v}" for k, v in downloads.items()))
+    return 0
+
+
+def _describe(target: Path, as_json: bool) -> None:
+    from nabench.tables import store
+
     st = store.read(target)
     meta = st.meta
-    if args.json:
-        print(json.dumps({k: v for k, v in meta.items() if k != "provenance"}, indent=1))
-        return 0
-    from nabench.tables.benchmark import NB201Benchmark
-
-    bench = NB201Benchmark(st)
-    print(f"store: {target} (made by {meta['made_by']}, {meta['created']}, nabench {meta['nabench_version']}, "
+    if as_json:
+        print(json.dumps({k: v for k, v in meta.items() if k not in ("provenance", "index")}, indent=1))
+        return
+    bench = BENCHMARKS[target.name](st)
+    print(f"store {target.name}: {target} (made by {meta['made_by']}, {meta['created']}, nabench {meta['nabench_version']}, "
           f"checksum {st.checksum})")
     print(f"architectures: {int(bench._present.sum())} of {bench.n_archs}")
     rows: dict[tuple[str, str, int], set[str]] = {}
@@ -90,7 +99,8 @@ def _info(args: argparse.Namespace) -> int:
     for (name, sp, fid), kinds in sorted(rows.items()):
         print(f"  {name:24s} {sp:9s} {fid:>3d}: {'mean' if 'mean' in kinds else '-'} / "
               f"{'per-seed' if 'seed' in kinds else '-'}")
-    extras = sorted({k.split(".")[0] for k in st.arrays} - {"acc", "loss", "ops", "present", "seeds", "nseeds"})
+    extras = sorted({k.split(".")[0] for k in st.arrays}
+                    - {"acc", "loss", "ops", "channels", "present", "seeds", "nseeds"})
     print(f"other arrays: {', '.join(extras)}")
     if bench.devices():
         print(f"hardware latency: {len(bench.devices())} devices")
@@ -98,9 +108,6 @@ def _info(args: argparse.Namespace) -> int:
         print("per-epoch curves: yes")
     for note in meta.get("notes", []):
         print(f"note: {note}")
-    downloads = fetch.verify_downloads(paths.downloads_dir(root))
-    print("downloads: " + ", ".join(f"{k} {v}" for k, v in downloads.items()))
-    return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -108,6 +115,9 @@ def _verify(args: argparse.Namespace) -> int:
 
     root = paths.data_dir(args.data_dir)
     problems = store.verify(paths.store_dir(root))
+    sss = paths.store_dir(root, "nats-sss")
+    if (sss / store.META).exists():
+        problems += store.verify(sss)
     for name, status in fetch.verify_downloads(paths.downloads_dir(root)).items():
         if status == "corrupt":
             problems.append(f"download {name} failed its checksum; run `nabench data fetch --force`")

@@ -14,10 +14,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("query", help="look up one architecture",
                        description="Print one architecture's accuracy (and loss where stored), per-seed values, "
                                    "cost, parameters, FLOPs and latency. ARCH is an official index or string.")
-    p.add_argument("arch", metavar="ARCH", help="official index (0..15624) or string |op~0|+|op~0|op~1|+|...|")
+    p.add_argument("arch", metavar="ARCH", help="official index (0..15624) or string |op~0|+|op~0|op~1|+|...| "
+                   "(for --benchmark nats-sss: index or channels c1:c2:c3:c4:c5)")
     p.add_argument("--dataset", required=True, help=", ".join(schema.DATASETS))
     p.add_argument("--split", required=True, help="x-valid, x-test, ori-test or train (per dataset)")
-    p.add_argument("--fidelity", required=True, help="12 or 200 (epochs of the training schedule)")
+    p.add_argument("--fidelity", required=True, help="12 or 200 (epochs of the training schedule; 1, 12 or 90 "
+                   "for nats-sss)")
+    p.add_argument("--benchmark", default="nb201", choices=("nb201", "nats-sss"),
+                   help="which store to query (nats-sss exists after importing an official sss folder)")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_data_dir(p)
     p.set_defaults(func=_query)
@@ -26,18 +30,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _query(args: argparse.Namespace) -> int:
     import nabench
 
-    ds, sp, fid = schema.check_query(args.dataset, args.split, args.fidelity)
-    bench = nabench.load("nb201", args.data_dir)
+    bench = nabench.load(args.benchmark, args.data_dir)
+    ds, sp, fid = bench._check(args.dataset, args.split, args.fidelity)
     arch = args.arch.strip()
     if arch.lstrip("-").isdigit():
-        idx = int(arch)
-        from nabench.spaces import nb201
-
-        nb201.check_index(idx)
-    elif arch.startswith("|"):
+        idx = int(bench.resolve(int(arch))[0])
+    elif arch.startswith("|") or ":" in arch:
         idx = bench.index(arch)
     else:
-        raise ConfigError(f"ARCH {arch!r} is neither an index (0..15624) nor an architecture string '|op~0|+|...|'")
+        raise ConfigError(f"ARCH {arch!r} is neither an index (0..{bench.n_archs - 1}) nor an architecture string")
     out: dict[str, object] = {"index": idx, "arch": bench.arch_str(idx), "dataset": ds, "split": sp, "fidelity": fid}
     out["accuracy"] = float(bench.accuracy(idx, dataset=ds, split=sp, fidelity=fid))
     if bench.has("acc", ds, sp, fid, per_seed=True):

@@ -311,6 +311,8 @@ class OfficialOrder:
     Built from the op array stored with the tables (row ``i`` = official index ``i``).
     """
 
+    n_archs = N_ARCHS
+
     def __init__(self, ops_by_index: np.ndarray) -> None:
         ops = np.asarray(ops_by_index)
         if ops.shape != (N_ARCHS, N_EDGES):

@@ -12,20 +12,21 @@ from typing import Callable
 
 from nabench.errors import ConfigError
 from nabench.tables import paths
-from nabench.tables.benchmark import NB201Benchmark
+from nabench.tables.benchmark import NB201Benchmark, SizeBenchmark, TabularBenchmark
 
-BENCHMARKS = ("nb201",)
+#: Benchmark name -> class; ``nats-sss`` exists only after importing an official size-space folder.
+BENCHMARKS = {"nb201": NB201Benchmark, "nats-sss": SizeBenchmark}
 
-__all__ = ["NB201Benchmark", "load", "build_from_upstream", "BENCHMARKS"]
+__all__ = ["NB201Benchmark", "SizeBenchmark", "TabularBenchmark", "load", "build_from_upstream", "BENCHMARKS"]
 
 
-def load(name: str = "nb201", data_dir: str | os.PathLike[str] | None = None) -> NB201Benchmark:
+def load(name: str = "nb201", data_dir: str | os.PathLike[str] | None = None) -> TabularBenchmark:
     """Open an installed benchmark store (verifying its checksum); ``data_dir`` as in :mod:`.paths`."""
     from nabench.tables import store
 
     if name not in BENCHMARKS:
         raise ConfigError(f"unknown benchmark {name!r}; available: {', '.join(BENCHMARKS)}")
-    return NB201Benchmark(store.read(paths.store_dir(paths.data_dir(data_dir), name)))
+    return BENCHMARKS[name](store.read(paths.store_dir(paths.data_dir(data_dir), name)))
 
 
 def build_from_upstream(data_dir: str | os.PathLike[str] | None = None, mirror: str | os.PathLike[str] | None = None,

@@ -1,4 +1,4 @@
-"""The query API of the NAS-Bench-201 tables: one object answering vectorized lookups.
+"""The query API of the tabular benchmarks: one object answering vectorized lookups.
 
 Every accuracy query names its dataset, split and fidelity; nothing defaults, because mixing up
 ``cifar10-valid`` / ``cifar10`` or valid / test splits is the commonest error in NAS benchmarking.
@@ -14,7 +14,7 @@ from typing import Any, Union
 import numpy as np
 
 from nabench.errors import ConfigError, NotAvailableError
-from nabench.spaces import nb201
+from nabench.spaces import nats_sss, nb201
 from nabench.tables import schema
 from nabench.tables.schema import key
 from nabench.tables.store import Store
@@ -22,16 +22,19 @@ from nabench.tables.store import Store
 Seed = Union[str, int, np.random.Generator]
 
 
-class NB201Benchmark:
-    """NAS-Bench-201 / NATS-Bench topology tables (see DEVELOPERS.md for the contract)."""
+class TabularBenchmark:
+    """Lookups shared by every tabular benchmark; subclasses say how architectures are named."""
 
-    name = "nb201"
-    n_archs = nb201.N_ARCHS
+    name: str = ""
+    fidelities: tuple[int, ...] = ()
+    #: length of the tuple form of one architecture (op indices, channel counts)
+    tuple_len: int = 0
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, order: Any) -> None:
         self._store = store
         self._a = store.arrays
-        self.order = nb201.OfficialOrder(self._a["ops"])
+        self.order = order
+        self.n_archs = int(order.n_archs)
         present = self._a.get("present")
         self._present = np.ones(self.n_archs, dtype=bool) if present is None else present.astype(bool)
 
@@ -64,12 +67,12 @@ class NB201Benchmark:
         return np.atleast_1d(self.order.resolve(archs))
 
     def __repr__(self) -> str:
-        return f"NB201Benchmark({self.path}, {int(self._present.sum())} archs, checksum {self.checksum})"
+        return f"{type(self).__name__}({self.path}, {int(self._present.sum())} archs, checksum {self.checksum})"
 
     # ------------------------------------------------------------------ what is stored
     def has(self, metric: str, dataset: str, split: str, fidelity: int, per_seed: bool = False) -> bool:
         """Whether the store holds this quantity (after validating the names)."""
-        ds, sp, fid = schema.check_query(dataset, split, fidelity)
+        ds, sp, fid = self._check(dataset, split, fidelity)
         return key(metric, ds, sp, fid, "seed" if per_seed else "mean") in self._a
 
     def available(self) -> list[tuple[str, str, str, int, str]]:
@@ -83,15 +86,18 @@ class NB201Benchmark:
 
     def seeds(self, *, dataset: str, fidelity: int) -> tuple[int, ...]:
         """The seed values behind the per-seed columns at this dataset and fidelity."""
-        ds, fid = schema.check_dataset(dataset), schema.check_fidelity(fidelity)
+        ds, fid = schema.check_dataset(dataset), schema.check_fidelity(fidelity, self.fidelities)
         stored = self._a.get(key("seeds", ds, fid))
         if stored is not None:
             return tuple(int(s) for s in stored)
-        return schema.SEEDS_200 if fid == 200 else ()
+        return self._default_seeds(fid)
+
+    def _default_seeds(self, fidelity: int) -> tuple[int, ...]:
+        return ()
 
     def n_seeds(self, *, dataset: str, fidelity: int) -> np.ndarray:
         """Number of training seeds behind each architecture's mean."""
-        ds, fid = schema.check_dataset(dataset), schema.check_fidelity(fidelity)
+        ds, fid = schema.check_dataset(dataset), schema.check_fidelity(fidelity, self.fidelities)
         return self._need(key("nseeds", ds, fid), f"seed counts for {ds} at fidelity {fid}")
 
     # ------------------------------------------------------------------ queries
@@ -110,7 +116,7 @@ class NB201Benchmark:
     def curve(self, archs: Any, *, dataset: str, split: str, fidelity: int, seed: int | str = "mean",
               metric: str = "acc") -> np.ndarray:
         """Per-epoch values, ``(n, epochs)`` (official imports only): a seed value or the seed mean."""
-        ds, sp, fid = schema.check_query(dataset, split, fidelity)
+        ds, sp, fid = self._check(dataset, split, fidelity)
         if metric not in schema.METRICS:
             raise ConfigError(f"unknown metric {metric!r}; valid metrics are {', '.join(schema.METRICS)}")
         curves = self._store.curves()
@@ -136,7 +142,7 @@ class NB201Benchmark:
 
     def cost(self, archs: Any, *, dataset: str, fidelity: int) -> np.ndarray:
         """Simulated training time in seconds of the ``fidelity``-epoch schedule."""
-        ds, fid = schema.check_dataset(dataset), schema.check_fidelity(fidelity)
+        ds, fid = schema.check_dataset(dataset), schema.check_fidelity(fidelity, self.fidelities)
         return self._lookup(key("time", ds, fid), archs, f"training time of {ds} at fidelity {fid}")
 
     def params(self, archs: Any, *, dataset: str) -> np.ndarray:
@@ -171,12 +177,16 @@ class NB201Benchmark:
         return self._lookup(key("device_latency", device), archs, f"latency on {device}")
 
     # ------------------------------------------------------------------ internals
+    def _check(self, dataset: Any, split: Any, fidelity: Any) -> tuple[str, str, int]:
+        ds = schema.check_dataset(dataset)
+        return ds, schema.check_split(ds, split), schema.check_fidelity(fidelity, self.fidelities)
+
     def _indices(self, archs: Any) -> tuple[np.ndarray, bool]:
-        if isinstance(archs, (int, np.integer)):
-            return np.array([nb201.check_index(archs)]), True
-        if isinstance(archs, str) or (isinstance(archs, tuple) and len(archs) == nb201.N_EDGES
-                                      and all(isinstance(o, (int, np.integer)) for o in archs)):
-            return np.array([self.order.resolve(archs if isinstance(archs, str) else [archs])]).ravel(), True
+        if isinstance(archs, (int, np.integer, str)):
+            return np.atleast_1d(self.order.resolve(archs)).astype(np.int64), True
+        if isinstance(archs, tuple) and len(archs) == self.tuple_len and all(
+                isinstance(o, (int, np.integer)) for o in archs):
+            return np.array([self.order.index(archs)], dtype=np.int64), True
         idx = self.order.resolve(archs)
         return np.atleast_1d(idx), np.ndim(idx) == 0
 
@@ -210,7 +220,7 @@ class NB201Benchmark:
             ) from None
 
     def _metric(self, metric: str, archs: Any, dataset: str, split: str, fidelity: int, seed: Seed) -> np.ndarray:
-        ds, sp, fid = schema.check_query(dataset, split, fidelity)
+        ds, sp, fid = self._check(dataset, split, fidelity)
         what = f"{'accuracy' if metric == 'acc' else 'loss'} for {ds} split {sp} at fidelity {fid}"
         if isinstance(seed, str):
             if seed != "mean":
@@ -248,3 +258,34 @@ class NB201Benchmark:
                       f"{int(self._present.sum())} architectures)" if missing.any()
                       else f"architecture {int(bad[0])} has no value")
             raise NotAvailableError(f"{reason}: no {what}")
+
+
+class NB201Benchmark(TabularBenchmark):
+    """NAS-Bench-201 / NATS-Bench topology tables (see DEVELOPERS.md for the contract)."""
+
+    name = "nb201"
+    fidelities = schema.FIDELITIES
+    tuple_len = nb201.N_EDGES
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, nb201.OfficialOrder(store.arrays["ops"]))
+
+    def _default_seeds(self, fidelity: int) -> tuple[int, ...]:
+        return schema.SEEDS_200 if fidelity == 200 else ()
+
+
+class SizeBenchmark(TabularBenchmark):
+    """NATS-Bench size search space (channel counts), from an official sss import."""
+
+    name = "nats-sss"
+    fidelities = (1, 12, 90)
+    tuple_len = nats_sss.N_LAYERS
+
+    def __init__(self, store: Store) -> None:
+        order = nats_sss.ChannelOrder()
+        if not np.array_equal(store.arrays["channels"], order.channels):
+            from nabench.errors import IntegrityError
+
+            raise IntegrityError(f"the size-space store at {store.path} lists its architectures in an unexpected "
+                                 "order; import the official folder again")
+        super().__init__(store, order)

@@ -1,7 +1,9 @@
 """Import official benchmark files into the nabench store, through the official packages.
 
 * A NATS-Bench topology folder (``NATS-tss-v1_0-3ffb9-simple``: one ``NNNNNN.pickle.pbz2`` per
-  architecture plus ``meta.pickle.pbz2``), read with ``nats_bench.create(path, 'tss', fast_mode=True)``.
+  architecture plus ``meta.pickle.pbz2``), read with ``nats_bench.create(path, 'tss', fast_mode=True)``,
+  into the ``nb201`` store; or a size-space folder (``NATS-sss-v1_0-50262-simple``, fidelities 1, 12
+  and 90 epochs) into the ``nats-sss`` store (``nabench.load("nats-sss")``).
 * A NAS-Bench-201 file (``NAS-Bench-201-v1_[01]-*.pth``), read with ``nas_201_api.NASBench201API``.
   It is a torch pickle: it is unpickled once, here, because the user named it; loading the store
   afterwards never unpickles anything.
@@ -26,7 +28,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from nabench.errors import ConfigError, DataNotFoundError, IntegrityError
-from nabench.spaces import nb201
+from nabench.spaces import nats_sss, nb201
 from nabench.tables import paths, store
 from nabench.tables.schema import DATASETS, key
 
@@ -36,9 +38,10 @@ _ARCH_FILE = re.compile(r"^(\d{6})\.pickle\.pbz2$")
 class _Builder:
     """Accumulates official per-run records into full-size arrays (absent architectures stay NaN)."""
 
-    def __init__(self, ops: np.ndarray) -> None:
-        self.ops = ops
-        self.present = np.zeros(nb201.N_ARCHS, dtype=bool)
+    def __init__(self, ids: dict[str, np.ndarray], n_archs: int = nb201.N_ARCHS) -> None:
+        self.ids = ids  # the architecture list: {"ops": ...} (topology) or {"channels": ...} (size space)
+        self.n = n_archs
+        self.present = np.zeros(n_archs, dtype=bool)
         # curves hold only the present architectures (row i is the i-th present index, see "rows")
         # array name -> (kind, dataset, fidelity, {arch: {seed: value}}); kind is 'final', 'curve' or 'params'
         self.runs: dict[str, tuple[str, str, int, dict[int, dict[int, Any]]]] = {}
@@ -78,10 +81,11 @@ class _Builder:
 
     def finish(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, str]]:
         """(arrays, curves, provenance) in the store's layout."""
-        n = nb201.N_ARCHS
-        arrays: dict[str, np.ndarray] = {"ops": self.ops, "present": self.present}
+        n = self.n
+        arrays: dict[str, np.ndarray] = {**self.ids, "present": self.present}
         curves: dict[str, np.ndarray] = {}
-        prov = {"ops": "meta_archs of the official file", "present": "architectures the official file holds"}
+        prov = {k: "meta_archs of the official file" for k in self.ids}
+        prov["present"] = "architectures the official file holds"
         seeds = {dk: sorted(s) for dk, s in self.seeds.items()}
         rows = np.flatnonzero(self.present)
         pos = np.full(n, -1, dtype=np.int64)
@@ -149,17 +153,29 @@ def _ops_of(meta_archs: list[str]) -> np.ndarray:
     return ops
 
 
-def read_nats_tss(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, str]]:
-    """Arrays of a NATS-Bench topology folder (through the official ``nats_bench`` package)."""
+def _channels_of(meta_archs: list[str]) -> np.ndarray:
+    order = nats_sss.ChannelOrder()
+    if len(meta_archs) != nats_sss.N_ARCHS or any(order.str(i) != s for i, s in enumerate(meta_archs)):
+        raise IntegrityError("the official size-space file lists its architectures in an unexpected order")
+    return order.channels
+
+
+def read_nats(folder: Path, space: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, str]]:
+    """Arrays of a NATS-Bench folder, ``space`` 'tss' (topology) or 'sss' (size), via ``nats_bench``."""
     nats_bench = _require("nats_bench", "nats_bench")
     names = sorted(int(m.group(1)) for p in folder.iterdir() if (m := _ARCH_FILE.match(p.name)))
     if not names:
         raise DataNotFoundError(f"{folder} holds no NNNNNN.pickle.pbz2 architecture files; point to the "
-                                "NATS-tss-v1_0-3ffb9-simple folder")
+                                "NATS-tss-v1_0-3ffb9-simple (or NATS-sss-v1_0-50262-simple) folder")
     try:
-        api = nats_bench.create(str(folder), "tss", fast_mode=True, verbose=False)
-        builder = _Builder(_ops_of(list(api.meta_archs)))
-        _collect(api, names, ("12", "200"), builder)
+        api = nats_bench.create(str(folder), space, fast_mode=True, verbose=False)
+        if space == "tss":
+            builder = _Builder({"ops": _ops_of(list(api.meta_archs))})
+            hps: tuple[str, ...] = ("12", "200")
+        else:
+            builder = _Builder({"channels": _channels_of(list(api.meta_archs))}, nats_sss.N_ARCHS)
+            hps = ("01", "12", "90")
+        _collect(api, names, hps, builder)
     except (EOFError, OSError, ValueError, pickle.UnpicklingError) as e:
         raise IntegrityError(f"cannot read the NATS-Bench folder {folder} ({type(e).__name__}: {e}); a file is "
                              "corrupt or truncated: download it again") from None
@@ -176,7 +192,7 @@ def read_nb201_pth(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndar
     except (EOFError, OSError, RuntimeError, AssertionError, KeyError, ValueError, pickle.UnpicklingError) as e:
         raise IntegrityError(f"cannot read {path} as a NAS-Bench-201 file ({type(e).__name__}: {e}); it is corrupt, "
                              "truncated or not NAS-Bench-201-v1_[01]-*.pth") from None
-    builder = _Builder(_ops_of(list(api.meta_archs)))
+    builder = _Builder({"ops": _ops_of(list(api.meta_archs))})
     _collect(api, api.evaluated_indexes, ("12", "200"), builder)
     return builder.finish()
 
@@ -241,11 +257,11 @@ def import_path(path: str | os.PathLike[str], data_dir: Path, *, force: bool = F
                               notes=current.meta.get("notes", []) + [f"device latencies from {p.name}"])
         return f"added {len(extra)} device latency tables to {written.path} (checksum {written.checksum})"
     if p.is_dir():
-        if (p / "meta.pickle.pbz2").is_file() and "sss" in p.name:
-            raise ConfigError(f"{p} is a NATS-Bench size-search-space (sss) folder; nabench's store holds the "
-                              "topology space (tss, NAS-Bench-201). Import NATS-tss-v1_0-3ffb9-simple instead")
-        arrays, curves, prov = read_nats_tss(p)
-        made_by = f"import: NATS-Bench tss folder {p.name}"
+        space = "sss" if "sss" in p.name else "tss"
+        arrays, curves, prov = read_nats(p, space)
+        made_by = f"import: NATS-Bench {space} folder {p.name}"
+        if space == "sss":
+            target = paths.store_dir(data_dir, "nats-sss")
     elif p.suffix == ".pth":
         arrays, curves, prov = read_nb201_pth(p)
         made_by = f"import: NAS-Bench-201 file {p.name}"
@@ -256,7 +272,7 @@ def import_path(path: str | os.PathLike[str], data_dir: Path, *, force: bool = F
     if (target / store.META).exists() and not force:
         try:
             old = store.read(target)
-            n_old = int(old.arrays.get("present", np.ones(nb201.N_ARCHS, bool)).sum())
+            n_old = int(old.arrays.get("present", np.ones(len(arrays["present"]), bool)).sum())
         except IntegrityError:
             n_old = 0
         if n_old > n_new:
