@@ -1,0 +1,99 @@
+"""One training run from a flat configuration: what ``nabench train`` calls.
+
+:func:`run` joins the process group when launched by torchrun, resolves the preset (with overrides),
+builds the network spec and the datasets (rank 0 first, so only one process downloads), trains with
+:class:`~nabench.train.trainer.Trainer` and returns the final summary. The run folder defaults to
+``runs/train/<dataset>-<preset>-<network id>-seed<seed>``; re-running the same command resumes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from nabench.errors import ConfigError, NabenchError
+from nabench.train.distributed import DistEnv, broadcast_object, setup, teardown
+from nabench.train.networks import network_spec
+from nabench.train.recipes import get_recipe
+from nabench.train.trainer import TrainOptions, Trainer
+from nabench.vision.datasets import SPLITS, build_dataset
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything ``nabench train`` accepts."""
+
+    dataset: str
+    preset: str
+    arch: str | None = None
+    genotype: str | None = None
+    data_root: Path = field(default_factory=lambda: Path("data"))
+    out: Path | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    seed: int = 0
+    compile: bool = False
+    download: bool = False
+    workers: int | None = None
+    device: str | None = None
+    train_split: str = "train"
+    eval_split: str = "test"
+    eval_every: int = 0
+    progress: bool = True
+    deterministic: bool = False
+    sync_bn: bool = False
+    layers: int | None = None
+    channels: int | None = None
+
+
+def default_out(config: RunConfig, spec_id: str) -> Path:
+    return Path("runs") / "train" / f"{config.dataset}-{config.preset}-{spec_id}-seed{config.seed}"
+
+
+def run(config: RunConfig, on_step: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Train and evaluate as configured; returns the final summary (also written to ``final.json``)."""
+    for split in (config.train_split, config.eval_split):
+        if split not in SPLITS:
+            raise ConfigError(f"unknown split {split!r}; valid splits are {', '.join(SPLITS)}")
+    recipe = get_recipe(config.preset).override(config.epochs, config.batch_size, config.lr)
+    spec = network_spec(config.dataset, config.arch, config.genotype, auxiliary=recipe.auxiliary_weight > 0,
+                        layers=config.layers, channels=config.channels)
+    env = setup(config.device)
+    try:
+        train_set, test_set = _datasets(config, spec.dataset, recipe.augment, recipe.cutout, env)
+        run_info = {"network": spec.as_dict(), "train_split": config.train_split, "eval_split": config.eval_split,
+                    "train_images": len(train_set), "eval_images": len(test_set)}
+        options = TrainOptions(seed=config.seed, compile=config.compile, workers=config.workers,
+                               progress=config.progress, eval_every=config.eval_every,
+                               deterministic=config.deterministic, sync_bn=config.sync_bn)
+        out = config.out or default_out(config, spec.short_id)
+        trainer = Trainer(spec, train_set, test_set, recipe, out, env, options, run_info, on_step)
+        summary = trainer.fit()
+        summary["out"] = str(out)
+        return summary
+    finally:
+        teardown(env)
+
+
+def _datasets(config: RunConfig, dataset: str, augment: bool, cutout: int, env: DistEnv) -> tuple[Any, Any]:
+    """Training and evaluation sets; rank 0 builds (and downloads) first, then tells the others how it went."""
+
+    def build() -> tuple[Any, Any]:
+        train = build_dataset(dataset, config.data_root, config.train_split, augment=augment,
+                              download=config.download, cutout=cutout)
+        return train, build_dataset(dataset, config.data_root, config.eval_split)
+
+    sets, failure = None, None
+    if env.is_main:
+        try:
+            sets = build()
+        except NabenchError as e:
+            failure = e
+    message = broadcast_object(None if failure is None else str(failure), env)
+    if failure is not None:
+        raise failure
+    if message is not None:
+        raise NabenchError(f"rank 0 could not load the data: {message}")
+    return sets if sets is not None else build()
