@@ -114,16 +114,25 @@ def test_plot_curves_from_a_results_table(capsys, tmp_path):
     for k, name in enumerate(("rs", "na-rs")):
         for s in range(5):
             t = np.cumsum(g.uniform(100, 300, 20))
-            rows.append(pd.DataFrame({"searcher": name, "run": k * 5 + s, "seed": s, "time": t,
+            rows.append(pd.DataFrame({"protocol": "nb201", "dataset": "cifar10", "searcher": name, "setting": "default",
+                                      "run": s, "seed": s, "time": t, "queries": np.arange(1, 21),
                                       "incumbent_test": np.maximum.accumulate(g.normal(93, 0.5, 20))}))
-    pd.concat(rows).to_csv(tmp_path / "evaluations.csv", index=False)
+    pd.concat(rows).to_csv(tmp_path / "evaluations.csv.gz", index=False)
+    pd.DataFrame({"na": ["na-rs"], "base": ["rs"], "diff_mean": [0.1], "wilcoxon_p": [0.5]}).to_csv(
+        tmp_path / "paired.csv", index=False)
     rc, out, err = _run(capsys, "plot", "curves", tmp_path, "--formats", "png")
     assert rc == 0, err
-    assert (tmp_path / "figures" / "anytime_curves.png").stat().st_size > 1000
-    assert (tmp_path / "figures" / "final_accuracy.png").stat().st_size > 1000
-    assert "na-rs - rs:" in out and "wilcoxon" in out
+    assert (tmp_path / "figures" / "anytime_time_nb201_cifar10.png").stat().st_size > 1000
+    assert (tmp_path / "figures" / "final_accuracy_nb201_cifar10.png").stat().st_size > 1000
+    assert "== nb201 / cifar10: final incumbent test accuracy" in out and "paired NA-X vs X" in out
+    table = out.split("\n")
+    assert [ln.split()[0] for ln in table[2:4]] == ["rs", "na-rs"]
+    rc, _, err = _run(capsys, "plot", "curves", tmp_path, "--x", "queries", "--linear", "--out", tmp_path / "q",
+                      "--formats", "png")
+    assert rc == 0, err
+    assert (tmp_path / "q" / "anytime_queries_nb201_cifar10.png").exists()
     rc, _, err = _run(capsys, "plot", "curves", tmp_path / "figures")
-    assert rc == 2 and "no results table" in err
+    assert rc == 2 and "no evaluations.csv.gz" in err
 
 
 def test_write_csv_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):

@@ -9,9 +9,8 @@ import pytest
 from nabench.analysis.curves import (
     RunColumns,
     anytime_curves,
-    compare_final,
     final_values,
-    na_pairs,
+    searcher_order,
     run_matrix,
     step_interpolate,
     time_grid,
@@ -104,24 +103,35 @@ def test_custom_column_names():
         anytime_curves(runs)
 
 
-def test_na_pairs_match_prefixes():
-    assert na_pairs(["rs", "na-rs", "REA", "NA_REA", "bo", "na-bohb"]) == [("REA", "NA_REA"), ("rs", "na-rs")]
+def test_searcher_order_puts_na_after_its_base():
+    names = ["rs", "na-rs [k4]", "NA_REA", "bo", "na-rs", "REA", "na-bohb"]
+    assert searcher_order(names) == ["bo", "na-bohb", "REA", "NA_REA", "rs", "na-rs", "na-rs [k4]"]
 
 
-def test_compare_final_paired_and_unpaired():
-    runs = synthetic_runs(n_runs=20, shift=3.0, seed=1)
-    fin = final_values(runs)
-    res = compare_final(fin, "rs", "na-rs")
-    assert res["test"].startswith("wilcoxon")
-    assert res["n_base"] == res["n_other"] == 20
-    assert res["mean_diff"] == pytest.approx(res["mean_other"] - res["mean_base"])
-    assert res["diff_lo"] < res["mean_diff"] < res["diff_hi"]
-    assert res["mean_diff"] > 0 and res["p_value"] < 0.05
-    unpaired = compare_final(fin.drop(columns="seed"), "rs", "na-rs")
-    assert unpaired["test"].startswith("mann-whitney")
-    assert unpaired["mean_diff"] == pytest.approx(res["mean_diff"])
-    with pytest.raises(ConfigError, match="finished runs"):
-        compare_final(fin, "rs", "na-rea")
+def test_load_runs_reads_a_grid_folder(tmp_path):
+    from nabench.analysis.curves import load_runs
+    from nabench.errors import DataNotFoundError, IntegrityError
+
+    runs = synthetic_runs(n_runs=2)
+    runs["protocol"], runs["dataset"] = "nb201", "cifar10"
+    runs["setting"] = np.where(runs["run"] % 2 == 0, "default", "k4")
+    runs.to_csv(tmp_path / "evaluations.csv.gz", index=False)
+    got, cols = load_runs(tmp_path)
+    assert cols.searcher == "line"
+    assert set(got["line"]) == {"rs", "rs [k4]", "na-rs", "na-rs [k4]"}
+    assert set(got["panel"]) == {"nb201 / cifar10"}
+    cur = anytime_curves(got, cols=cols, n_points=5)
+    assert set(cur["searcher"]) == {"rs", "rs [k4]", "na-rs", "na-rs [k4]"} and (cur["n_runs"] == 1).all()
+    with pytest.raises(DataNotFoundError, match="not a folder"):
+        load_runs(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "runs.jsonl").write_text("")
+    with pytest.raises(DataNotFoundError, match="run the grid again"):
+        load_runs(tmp_path / "empty")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "evaluations.csv.gz").write_bytes(b"\x1f\x8bnot gzip")
+    with pytest.raises(IntegrityError, match="not a readable results table"):
+        load_runs(tmp_path / "bad")
 
 
 def test_empty_results_are_rejected():

@@ -10,9 +10,9 @@ Decisions (the issue leaves them open):
 * The band is the 95% Student-t confidence interval of the mean over runs. A searcher's curve is
   drawn only from the first grid point at which *all* its runs have an incumbent, so the mean never
   mixes a changing set of runs.
-* NA-X is paired with X by name: ``na-rs`` / ``NA-RS`` / ``na_rs`` pair with ``rs``. Final
-  accuracies of a pair are compared with the Wilcoxon signed-rank test when the two hold the same
-  seeds (paired runs), otherwise with the Mann-Whitney U test.
+* Plots place NA-X right after X (``na-rs`` / ``NA-RS`` / ``na_rs`` after ``rs``). Paired tests of
+  NA-X against X live in :mod:`nabench.experiments.summary` (the runner's ``paired.csv``); this
+  module only aggregates curves and final values.
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from nabench.analysis.stats import mean_ci
-from nabench.errors import ConfigError, DataNotFoundError
+from nabench.errors import ConfigError, DataNotFoundError, IntegrityError
 
 _NA_PREFIX = re.compile(r"^na[-_]", re.IGNORECASE)
 
@@ -132,78 +131,45 @@ def final_values(runs: pd.DataFrame, *, cols: RunColumns = RunColumns()) -> pd.D
     return out.reset_index(drop=True)
 
 
-def na_pairs(searchers: Sequence[str]) -> list[tuple[str, str]]:
-    """``(X, NA-X)`` pairs among searcher names (``na-``/``na_`` prefix, any case)."""
-    names = list(searchers)
-    by_lower = {n.lower(): n for n in names}
-    pairs = []
-    for n in names:
-        if _NA_PREFIX.match(n):
-            base = by_lower.get(_NA_PREFIX.sub("", n).lower())
-            if base is not None:
-                pairs.append((base, n))
-    return sorted(pairs)
+def searcher_order(names: Sequence[str]) -> list[str]:
+    """Searcher labels ordered so that each NA-X follows its X: ``rea, na-rea, rs, na-rs, na-rs [k4]``.
 
-
-def compare_final(final: pd.DataFrame, base: str, other: str, *, confidence_level: float = 0.95) -> dict:
-    """Compare final values of ``other`` (e.g. NA-RS) against ``base`` (RS).
-
-    Paired by seed when both hold the same seeds (Wilcoxon signed-rank on the differences, t-interval
-    of the mean difference); otherwise unpaired (Mann-Whitney U, difference of means with a
-    Welch interval).
+    A label is NA when it starts with ``na-`` or ``na_`` (any case); its base is the rest.
     """
-    a = final[final["searcher"] == base]
-    b = final[final["searcher"] == other]
-    if a.empty or b.empty:
-        raise ConfigError(f"both {base!r} and {other!r} need finished runs; found {sorted(final['searcher'].unique())}")
-    paired = "seed" in final.columns and set(a["seed"]) == set(b["seed"]) and a["seed"].is_unique and b["seed"].is_unique
-    if paired:
-        av = a.set_index("seed")["final"].sort_index()
-        bv = b.set_index("seed")["final"].reindex(av.index)
-        d = (bv - av).to_numpy(float)
-        m, lo, hi = mean_ci(d, confidence_level=confidence_level)
-        p = float(sps.wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
-        test = "wilcoxon signed-rank (paired by seed)"
-    else:
-        av, bv = a["final"].to_numpy(float), b["final"].to_numpy(float)
-        m = bv.mean() - av.mean()
-        res = sps.ttest_ind(bv, av, equal_var=False)
-        ci = res.confidence_interval(confidence_level)
-        lo, hi = ci.low, ci.high
-        p = float(sps.mannwhitneyu(bv, av).pvalue)
-        test = "mann-whitney U (unpaired)"
-    return {
-        "base": base,
-        "other": other,
-        "n_base": len(a),
-        "n_other": len(b),
-        "mean_base": float(a["final"].mean()),
-        "mean_other": float(b["final"].mean()),
-        "mean_diff": float(m),
-        "diff_lo": float(lo),
-        "diff_hi": float(hi),
-        "p_value": p,
-        "test": test,
-    }
+    def key(n: str) -> tuple[str, bool, str]:
+        is_na = bool(_NA_PREFIX.match(n))
+        base = _NA_PREFIX.sub("", n).split(" [", 1)[0].lower()
+        return base, is_na, n
+
+    return sorted(dict.fromkeys(names), key=key)
 
 
-def load_runs(results_dir: str | Path, *, cols: RunColumns = RunColumns()) -> tuple[pd.DataFrame, RunColumns]:
-    """Per-evaluation rows of every table (``*.csv``, ``*.csv.gz``) in ``results_dir`` that holds the
-    curve columns, concatenated; returns the rows and the column names to read them with."""
+def load_runs(results_dir: str | Path) -> tuple[pd.DataFrame, RunColumns]:
+    """The per-evaluation table a grid run wrote (``evaluations.csv.gz``), ready for the curves.
+
+    Adds a ``line`` column (the searcher, with ``[setting]`` unless the setting is ``default``) and
+    a ``panel`` column (``protocol / dataset``) so that every curve holds runs of one cell only;
+    returns the rows and the :class:`RunColumns` that read them.
+    """
     d = Path(results_dir)
     if not d.is_dir():
-        raise DataNotFoundError(f"{d} is not a folder; pass the results folder of a search run")
-    need = {cols.searcher, cols.run, cols.time, cols.value}
-    parts = []
-    for f in sorted(list(d.glob("*.csv")) + list(d.glob("*.csv.gz"))):
-        try:
-            head = pd.read_csv(f, nrows=0)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError):
-            continue
-        if need <= set(head.columns):
-            parts.append(pd.read_csv(f))
-    if not parts:
-        raise DataNotFoundError(
-            f"no results table in {d} holds the columns {sorted(need)}; pass the folder a search run wrote"
-        )
-    return pd.concat(parts, ignore_index=True), cols
+        raise DataNotFoundError(f"{d} is not a folder; pass the --out folder of a search grid")
+    files = [d / n for n in ("evaluations.csv.gz", "evaluations.csv") if (d / n).is_file()]
+    if not files:
+        hint = " (its runs.jsonl exists: run the grid again into the same folder to finish its tables)" \
+            if (d / "runs.jsonl").exists() else ""
+        raise DataNotFoundError(f"no evaluations.csv.gz in {d}{hint}; pass the --out folder of a finished search grid")
+    try:
+        runs = pd.read_csv(files[0])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as e:
+        raise IntegrityError(f"{files[0]} is not a readable results table ({e}); rerun the grid into a new folder") from e
+    cols = RunColumns()
+    _check_columns(runs, cols, ["searcher", "run", "time", "value"])
+    label = runs[cols.searcher].astype(str)
+    if "setting" in runs.columns:
+        setting = runs["setting"].astype(str)
+        label = label.where(setting == "default", label + " [" + setting + "]")
+    runs["line"] = label
+    parts = [runs[c].astype(str) for c in ("protocol", "dataset") if c in runs.columns]
+    runs["panel"] = parts[0].str.cat(parts[1:], sep=" / ") if parts else "all runs"
+    return runs, RunColumns(searcher="line")

@@ -16,7 +16,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from nabench.analysis.curves import na_pairs
+from nabench.analysis.curves import searcher_order
 from nabench.errors import ConfigError
 from nabench.spaces.nb201 import EDGES, OPS
 
@@ -136,6 +136,7 @@ def anytime_curves_figure(
     *,
     title: str = "Incumbent test accuracy over simulated time",
     ylabel: str = "incumbent test accuracy (%)",
+    xlabel: str = "simulated time (s)",
     log_time: bool = True,
 ) -> Figure:
     """One step line per searcher (mean over runs) with a shaded confidence band.
@@ -153,7 +154,7 @@ def anytime_curves_figure(
         ax.fill_between(c["time"], c["lo"], c["hi"], step="post", alpha=0.2, color=line.get_color(), linewidth=0)
     if log_time and (curves["time"] > 0).all():
         ax.set_xscale("log")
-    ax.set_xlabel("simulated time (s)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8, loc="lower right")
@@ -170,12 +171,7 @@ def final_distributions(
     """Box plots of final accuracies per searcher, each NA-X placed right of its X, with all runs as dots."""
     if not {"searcher", "final"} <= set(final.columns) or final.empty:
         raise ConfigError("pass final_values(...) output: rows with 'searcher' and 'final' columns")
-    names = sorted(final["searcher"].unique())
-    pairs = na_pairs(names)
-    order: list[str] = []
-    for base, na in pairs:
-        order += [base, na]
-    order += [n for n in names if n not in order]
+    order = searcher_order(final["searcher"].unique())
     values = [final.loc[final["searcher"] == n, "final"].to_numpy(float) for n in order]
     fig = new_figure(max(4.0, 1.0 * len(order) + 1.5), 4.0)
     ax = fig.subplots()

@@ -18,13 +18,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     c = inner.add_parser(
         "curves", help="anytime curves and final-accuracy distributions from runner results",
-        description="Incumbent test accuracy vs simulated time (mean over runs, 95% t-interval band, step "
-                    "interpolation on a common grid, one line per searcher), final-accuracy box plots with NA-X "
-                    "beside X, and a printed comparison of each NA-X against X.")
+        description="Per protocol and dataset: incumbent test accuracy vs simulated time (mean over runs, 95% "
+                    "t-interval band, step interpolation on a common grid, one line per searcher and setting) and "
+                    "final-accuracy box plots with NA-X beside X; prints the final accuracies and the runner's "
+                    "paired NA-X vs X tests.")
     c.add_argument("results", metavar="RESULTS_DIR", help="a results folder written by the nabench runner")
     c.add_argument("--out", default=None, metavar="DIR", help="output folder (default: RESULTS_DIR/figures)")
     c.add_argument("--points", type=int, default=200, help="points of the common time grid (default 200)")
-    c.add_argument("--linear-time", action="store_true", help="linear time grid and axis (default: log)")
+    c.add_argument("--x", choices=("time", "queries"), default="time",
+                   help="x axis: simulated time (default) or distinct architectures evaluated")
+    c.add_argument("--linear", action="store_true", help="linear grid and axis (default: log)")
     c.add_argument("--formats", default="png,pdf", help="figure formats, comma-separated (default png,pdf)")
     c.set_defaults(func=_curves)
 
@@ -63,28 +66,67 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _curves(args: argparse.Namespace) -> int:
+    import re
+    from dataclasses import replace
+
+    import pandas as pd
+
     from nabench.analysis import plots
-    from nabench.analysis.curves import anytime_curves, compare_final, final_values, load_runs, na_pairs
+    from nabench.analysis.curves import anytime_curves, final_values, load_runs, searcher_order
+    from nabench.analysis.stats import mean_ci
 
     fmts = parse_formats(args.formats)
     if args.points < 2:
         raise ConfigError(f"--points must be at least 2, got {args.points}")
     runs, cols = load_runs(args.results)
+    if args.x == "queries":
+        cols = replace(cols, time="queries")
+    reports = _primary_reports(Path(args.results))
     out = Path(args.out) if args.out else Path(args.results) / "figures"
-    cur = anytime_curves(runs, n_points=args.points, log_grid=not args.linear_time, cols=cols)
-    final = final_values(runs, cols=cols)
-    written = plots.save_figure(plots.anytime_curves_figure(cur, log_time=not args.linear_time), out, "anytime_curves",
-                                formats=fmts)
-    written += plots.save_figure(plots.final_distributions(final), out, "final_accuracy", formats=fmts)
-    summary = final.groupby("searcher")["final"].agg(["count", "mean", "std", "min", "max"])
-    print("final incumbent test accuracy per searcher:")
-    print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
-    for base, na in na_pairs(list(summary.index)):
-        c = compare_final(final, base, na)
-        print(f"{na} - {base}: {c['mean_diff']:+.3f} [{c['diff_lo']:+.3f}, {c['diff_hi']:+.3f}] (95% CI), "
-              f"p = {c['p_value']:.3g} ({c['test']}; n = {c['n_base']}, {c['n_other']})")
+    log = not args.linear
+    written = []
+    for panel, r in runs.groupby("panel", sort=True):
+        slug = re.sub(r"[^A-Za-z0-9.-]+", "_", str(panel)).strip("_")
+        ylabel = f"incumbent test accuracy (%): {reports.get(panel, 'primary report')}"
+        cur = anytime_curves(r, n_points=args.points, log_grid=log, cols=cols)
+        xlabel = "simulated time (s)" if args.x == "time" else "distinct architectures evaluated"
+        fig = plots.anytime_curves_figure(cur, title=f"{panel}: mean over runs, 95% CI", ylabel=ylabel, xlabel=xlabel,
+                                          log_time=log)
+        written += plots.save_figure(fig, out, f"anytime_{args.x}_{slug}", formats=fmts)
+        final = final_values(r, cols=cols)
+        written += plots.save_figure(plots.final_distributions(final, title=f"{panel}: final test accuracy",
+                                                               ylabel=ylabel), out, f"final_accuracy_{slug}", formats=fmts)
+        rows = []
+        for name in searcher_order(final["searcher"].unique()):
+            v = final.loc[final["searcher"] == name, "final"].to_numpy(float)
+            m, lo, hi = mean_ci(v)
+            rows.append({"searcher": name, "runs": v.size, "mean": m, "ci95_lo": lo, "ci95_hi": hi,
+                         "std": v.std(ddof=1) if v.size > 1 else float("nan"), "min": v.min(), "max": v.max()})
+        print(f"== {panel}: final incumbent test accuracy ({reports.get(panel, 'primary report')})")
+        print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    paired = Path(args.results) / "paired.csv"
+    if paired.is_file():
+        print("\n== paired NA-X vs X on matched seeds (the runner's paired.csv)")
+        print(pd.read_csv(paired).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def _primary_reports(results: Path) -> dict[str, str]:
+    """``protocol / dataset`` -> the report target of the ``incumbent_test`` column, from the manifest."""
+    import json
+
+    try:
+        cells = json.loads((results / "manifest.json").read_text()).get("cells", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    out = {}
+    for cell in cells.values() if isinstance(cells, dict) else []:
+        try:
+            out.setdefault(f"{cell['protocol']} / {cell['dataset']}", str(cell["task"]["reports"][0]))
+        except (KeyError, IndexError, TypeError):
+            continue
+    return out
 
 
 def _resolve_arch(bench, text: str | None, signal) -> int:
