@@ -101,8 +101,9 @@ def test_anytime_curves_figure(tmp_path):
     assert ax.get_ylabel() == "incumbent test accuracy (%)"
     assert ax.get_title() == "curves"
     assert ax.get_xscale() == "log"
-    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["na-rs (n=6)", "rs (n=6)"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["rs (n=6)", "na-rs (n=6)"]
     assert len(ax.lines) == 2 and len(ax.collections) == 2  # a line and a band per searcher
+    assert [ln.get_linestyle() for ln in ax.lines] == ["--", "-"]  # X dashed, NA-X solid
     assert _written(plots.save_figure(fig, tmp_path, "curves")) == {".png", ".pdf"}
 
 

@@ -131,15 +131,18 @@ def final_values(runs: pd.DataFrame, *, cols: RunColumns = RunColumns()) -> pd.D
     return out.reset_index(drop=True)
 
 
+def is_na(name: str) -> bool:
+    """Whether a searcher label names a neighborhood-aware variant (``na-`` / ``na_`` prefix, any case)."""
+    return bool(_NA_PREFIX.match(name))
+
+
 def searcher_order(names: Sequence[str]) -> list[str]:
     """Searcher labels ordered so that each NA-X follows its X: ``rea, na-rea, rs, na-rs, na-rs [k4]``.
 
     A label is NA when it starts with ``na-`` or ``na_`` (any case); its base is the rest.
     """
     def key(n: str) -> tuple[str, bool, str]:
-        is_na = bool(_NA_PREFIX.match(n))
-        base = _NA_PREFIX.sub("", n).split(" [", 1)[0].lower()
-        return base, is_na, n
+        return _NA_PREFIX.sub("", n).split(" [", 1)[0].lower(), is_na(n), n
 
     return sorted(dict.fromkeys(names), key=key)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -16,7 +17,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from nabench.analysis.curves import searcher_order
+from nabench.analysis.curves import is_na, searcher_order
 from nabench.errors import ConfigError
 from nabench.spaces.nb201 import EDGES, OPS
 
@@ -139,7 +140,7 @@ def anytime_curves_figure(
     xlabel: str = "simulated time (s)",
     log_time: bool = True,
 ) -> Figure:
-    """One step line per searcher (mean over runs) with a shaded confidence band.
+    """One step line per searcher (mean over runs) with a shaded confidence band; NA-X solid after X dashed.
 
     ``curves`` holds rows of :func:`nabench.analysis.curves.anytime_curves`.
     """
@@ -148,10 +149,15 @@ def anytime_curves_figure(
         raise ConfigError(f"the curves lack columns {sorted(need - set(curves.columns))}; pass anytime_curves(...) output")
     fig = new_figure(6.4, 4.0)
     ax = fig.subplots()
-    for name, c in curves.groupby("searcher", sort=True):
+    colors = matplotlib.colormaps["tab10"].colors
+    for k, name in enumerate(searcher_order(curves["searcher"].unique())):
+        c = curves[curves["searcher"] == name]
         n = int(c["n_runs"].iloc[0])
-        line = ax.step(c["time"], c["mean"], where="post", label=f"{name} (n={n})")[0]
-        ax.fill_between(c["time"], c["lo"], c["hi"], step="post", alpha=0.2, color=line.get_color(), linewidth=0)
+        # NA variants solid, plain searchers dashed, so each NA-X / X pair reads at a glance
+        style = "-" if is_na(name) else "--"
+        color = colors[k % len(colors)]
+        ax.step(c["time"], c["mean"], where="post", label=f"{name} (n={n})", color=color, linestyle=style)
+        ax.fill_between(c["time"], c["lo"], c["hi"], step="post", alpha=0.15, color=color, linewidth=0)
     if log_time and (curves["time"] > 0).all():
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
