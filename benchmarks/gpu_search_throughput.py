@@ -1,0 +1,152 @@
+"""Search throughput (images/s) and peak memory of DARTS, SDARTS-RS and NA-DARTS on one device.
+
+Each variant runs full search iterations (an alpha step on a valid batch, then a weight step on a
+train batch) on CIFAR-sized synthetic input (3x32x32, 10 classes) and reports train images per second
+(each iteration also consumes one valid batch) and the peak memory allocated, with ratios against
+the fused-supernet DARTS first-order baseline measured in the same run:
+
+* ``201/reference``: the plain per-edge NAS-Bench-201 supernet built from ``nabench.models.ops`` (DARTS 1st),
+* ``201/darts-1st`` (baseline), ``201/darts-2nd``, ``201/sdarts-rs``,
+* ``201/na-darts``: m = 4 neighbors + center, all evaluated in one batched pass (the default),
+* ``201/na-darts-seq``: the same objective evaluated one architecture per pass,
+* ``darts/darts-1st`` and ``darts/na-darts`` on the DARTS search network (``--space both``).
+
+On CUDA the defaults of ``nabench search`` apply (channels_last, bf16 autocast for first order).
+About two minutes on an H100 with the defaults::
+
+    python benchmarks/gpu_search_throughput.py --json results/oneshot/throughput_h100.json
+    python benchmarks/gpu_search_throughput.py --device cpu --steps 1     # smoke run on CPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from nabench.oneshot.config import Neighborhood, SearchConfig
+from nabench.oneshot.layers import init_parameters
+from nabench.oneshot.loop import build_network, build_step
+from nabench.oneshot.reference import ReferenceNB201Supernet
+
+BASELINE = "201/darts-1st"
+
+
+def variants(space: str, neighbors: int) -> list[tuple[str, SearchConfig, str]]:
+    """(name, config, network kind) of every variant to measure, the baseline first."""
+    hood = Neighborhood(n_neighbors=neighbors)
+    base = SearchConfig(space="201", algo="darts-1st", neighborhood=hood)
+    out = [
+        (BASELINE, base, "fused"),
+        ("201/reference", base, "reference"),
+        ("201/darts-2nd", replace(base, algo="darts-2nd"), "fused"),
+        ("201/sdarts-rs", replace(base, algo="sdarts-rs"), "fused"),
+        ("201/na-darts", replace(base, algo="na-darts"), "fused"),
+        ("201/na-darts-seq", replace(base, algo="na-darts", na_chunk=1), "fused"),
+    ]
+    if space == "both":
+        d = replace(base, space="darts")
+        out += [("darts/darts-1st", d, "fused"), ("darts/na-darts", replace(d, algo="na-darts"), "fused")]
+    return out
+
+
+def measure(name: str, cfg: SearchConfig, kind: str, device: torch.device, batch: int, steps: int,
+            warmup: int) -> dict:
+    """Time ``steps`` search iterations after ``warmup`` ones; peak memory over all of them."""
+    cfg = replace(cfg, batch_size=batch).resolved()
+    if kind == "reference":
+        net = ReferenceNB201Supernet(10, C=cfg.channels, N=cfg.cells)
+        init_parameters(net, torch.Generator().manual_seed(0))
+    else:
+        net = build_network(cfg, 10)
+    net = net.to(device)
+    if device.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)
+    step = build_step(cfg, net, device)
+    gen = torch.Generator().manual_seed(1)
+    xs = [torch.randn(batch, 3, 32, 32, generator=gen) for _ in range(2)]
+    ys = [torch.randint(0, 10, (batch,), generator=gen) for _ in range(2)]
+    fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    (xt, xv), (yt, yv) = [x.to(device).contiguous(memory_format=fmt) for x in xs], [y.to(device) for y in ys]
+
+    def iteration() -> None:
+        step.arch_step(xt, yt, xv, yv)
+        step.weight_step(xt, yt)
+
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+    for _ in range(warmup):
+        iteration()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        iteration()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - t0
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    del step, net
+    return {"variant": name, "space": cfg.space, "algo": cfg.algo, "network": kind,
+            "step_ms": 1000 * seconds / steps, "images_per_s": batch * steps / seconds, "peak_mem_mib": peak}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--device", default="cuda", help="cuda (default) or cpu")
+    p.add_argument("--steps", type=int, default=30, help="timed iterations per variant (default 30)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed iterations first (default min(5, steps))")
+    p.add_argument("--batch-size", type=int, default=64, help="default 64 (DARTS's)")
+    p.add_argument("--neighbors", type=int, default=4, help="NA-DARTS sampled neighbors (default 4)")
+    p.add_argument("--space", choices=("201", "both"), default="both",
+                   help="201: NAS-Bench-201 supernet only; both (default): also the DARTS search network")
+    p.add_argument("--only", nargs="*", default=None, help="measure only these variants (plus the baseline)")
+    p.add_argument("--json", type=Path, default=None, help="write the numbers to this JSON file")
+    args = p.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("error: no CUDA device; run with --device cpu", file=sys.stderr)
+        return 2
+    if args.steps < 1:
+        print("error: --steps must be at least 1", file=sys.stderr)
+        return 2
+    warmup = min(5, args.steps) if args.warmup is None else args.warmup
+    chosen = variants(args.space, args.neighbors)
+    if args.only:
+        unknown = set(args.only) - {v[0] for v in chosen}
+        if unknown:
+            print(f"error: unknown variants {sorted(unknown)}; choose from {[v[0] for v in chosen]}", file=sys.stderr)
+            return 2
+        chosen = [v for v in chosen if v[0] == BASELINE or v[0] in args.only]
+    rows = []
+    for name, cfg, kind in chosen:
+        row = measure(name, cfg, kind, device, args.batch_size, args.steps, warmup)
+        rows.append(row)
+    base = rows[0]
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.machine()} CPU"
+    print(f"device {device} ({name}), batch {args.batch_size}, {args.steps} timed steps after {warmup} warm-up steps")
+    print(f"{'variant':<18} {'step ms':>9} {'img/s':>9} {'x baseline':>10} {'peak MiB':>9} {'mem x':>6}")
+    for r in rows:
+        r["speed_vs_baseline"] = r["images_per_s"] / base["images_per_s"]
+        cuda = device.type == "cuda"
+        r["memory_vs_baseline"] = r["peak_mem_mib"] / base["peak_mem_mib"] if cuda else None
+        mem = f"{r['peak_mem_mib']:>9.0f} {r['memory_vs_baseline']:>6.2f}" if cuda else f"{'-':>9} {'-':>6}"
+        print(f"{r['variant']:<18} {r['step_ms']:>9.1f} {r['images_per_s']:>9.0f} {r['speed_vs_baseline']:>10.2f} {mem}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        info = {"device": str(device), "device_name": name, "torch": torch.__version__, "batch_size": args.batch_size,
+                "steps": args.steps, "warmup": warmup, "neighbors": args.neighbors, "baseline": BASELINE,
+                "results": rows}
+        args.json.write_text(json.dumps(info, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

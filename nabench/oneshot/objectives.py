@@ -1,0 +1,89 @@
+"""Alpha objectives: what the architecture step minimizes on a validation batch, with its gradient.
+
+An objective is called with a ``forward(x, weights) -> logits`` function (the supernet, or the
+supernet at unrolled weights for second-order DARTS), ``alpha``, a batch and the tensors to
+differentiate with respect to (``alpha``, plus the weights for second order). It returns the
+objective's value (a detached tensor, so a step never waits for the GPU) and the gradients.
+
+* :class:`CenterObjective`: DARTS, the loss of ``softmax(alpha)``.
+* :class:`NeighborhoodObjective`: NA-DARTS, the aggregate of the losses of sampled neighbors
+  (see :mod:`nabench.oneshot.neighbors` for the construction and its hyperparameters).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nabench.oneshot.neighbors import Neighborhood, neighborhood_weights, sample_moves, select
+
+Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def group_losses(logits: torch.Tensor, y: torch.Tensor, groups: int) -> torch.Tensor:
+    """Mean cross-entropy per architecture group: logits (G*N, C), labels (N,) -> (G,)."""
+    if logits.dtype in (torch.float16, torch.bfloat16):
+        logits = logits.float()
+    loss = F.cross_entropy(logits, y.repeat(groups), reduction="none")
+    return loss.view(groups, -1).mean(dim=1)
+
+
+def _grad(loss: torch.Tensor, wrt: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    grads = torch.autograd.grad(loss, list(wrt), allow_unused=True)
+    return [torch.zeros_like(t) if g is None else g for t, g in zip(wrt, grads)]
+
+
+class CenterObjective:
+    """The DARTS alpha loss: cross-entropy of the supernet under ``softmax(alpha)``."""
+
+    def __call__(self, forward: Forward, alpha: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                 wrt: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        loss = group_losses(forward(x, alpha.softmax(dim=-1)), y, 1)[0]
+        return loss.detach(), _grad(loss, wrt)
+
+
+class NeighborhoodObjective:
+    """The NA-DARTS alpha loss: ``F`` over the losses of ``m`` sampled neighbors (and the center).
+
+    Neighbors are drawn afresh at every call from ``rng``. The architectures are evaluated
+    ``chunk`` at a time in one batched pass each (``chunk = 1`` for networks without group support).
+    For ``mean`` the gradient is accumulated chunk by chunk, so memory grows with ``chunk``, not
+    with the neighborhood size; for ``max``/``median`` all losses are first computed without a
+    graph, then the selected architecture is run again with one.
+    """
+
+    def __init__(self, hood: Neighborhood, n_edges: int, n_ops: int, rng: np.random.Generator,
+                 chunk: int) -> None:
+        self.hood = hood.validate(n_edges, n_ops)
+        self.n_edges, self.n_ops = n_edges, n_ops
+        self.rng = rng
+        self.chunk = max(1, chunk)
+
+    def __call__(self, forward: Forward, alpha: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                 wrt: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        edges, offsets = sample_moves(self.n_edges, self.n_ops, self.hood, self.rng)
+
+        def archs() -> torch.Tensor:
+            return neighborhood_weights(alpha.softmax(dim=-1), edges, offsets, self.hood)
+
+        n_archs = len(edges) + int(self.hood.include_center)
+        spans = [(s, min(s + self.chunk, n_archs)) for s in range(0, n_archs, self.chunk)]
+        if self.hood.aggregate == "mean":
+            total = None
+            grads = [torch.zeros_like(t) for t in wrt]
+            for s, e in spans:
+                losses = group_losses(forward(x, archs()[s:e]), y, e - s)
+                part = losses.sum() / n_archs
+                for acc, g in zip(grads, _grad(part, wrt)):
+                    acc.add_(g)
+                total = part.detach() if total is None else total + part.detach()
+            return total, grads
+        with torch.no_grad():
+            w = archs()
+            losses = torch.cat([group_losses(forward(x, w[s:e]), y, e - s) for s, e in spans])
+        i = select(losses, self.hood.aggregate)
+        loss = group_losses(forward(x, archs()[i:i + 1]), y, 1)[0]
+        return loss.detach(), _grad(loss, wrt)
