@@ -29,7 +29,7 @@ Decisions (the issue leaves them open):
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -259,7 +259,7 @@ def neighborhood_grid(signal: np.ndarray, order: nb201.OfficialOrder, index: int
     return s[idx].reshape(nb201.N_EDGES, nb201.N_OPS)
 
 
-def format_table(table: pd.DataFrame, *, columns: Mapping[str, str] | None = None) -> str:
+def format_table(table: pd.DataFrame) -> str:
     """The study table as aligned text: one block per dedup x subset, CI in brackets."""
     def ci(v: float, lo: float, hi: float) -> str:
         return f"{v:+.3f}" if not np.isfinite(lo) else f"{v:+.3f} [{lo:+.3f},{hi:+.3f}]"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from nabench.commands.analyze import parse_fidelity, parse_formats
 from nabench.commands.common import add_data_dir
@@ -129,7 +130,8 @@ def _primary_reports(results: Path) -> dict[str, str]:
     return out
 
 
-def _resolve_arch(bench, text: str | None, signal) -> int:
+def _resolve_arch(bench: Any, text: str | None, signal: Any) -> int:
+    """The official index ``--arch`` names (index or string), or the best cell by ``signal``."""
     import numpy as np
 
     from nabench.spaces import nb201
