@@ -1,0 +1,174 @@
+"""Tidy tables from finished runs, summaries per cell, and paired NA-X vs X tests.
+
+* :func:`tables` turns run records into the per-evaluation table and the per-run table. Test
+  accuracies are looked up here, after the search, from each step's incumbent.
+* :func:`summarize`: per cell and report target, the number of runs and the mean, standard
+  deviation (ddof 1), standard error, min and max of the final test accuracy, beside the mean
+  simulated time, number of evaluated architectures and optimizer wall time.
+* :func:`paired`: each NA cell against its base searcher's cell (same protocol, dataset and
+  setting, or the ``default`` setting when the base searcher was not run under that setting),
+  matched on seed: mean difference with its standard error, the paired t-test and the Wilcoxon
+  signed-rank test (scipy; zero differences dropped, ``wilcoxon_p`` is NaN when all pairs tie),
+  and wins / losses / ties.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+CELL_COLUMNS: tuple[str, ...] = ("protocol", "dataset", "searcher", "setting")
+EVALUATION_COLUMNS: tuple[str, ...] = CELL_COLUMNS + (
+    "run", "seed", "step", "time", "queries", "arch", "signal", "raw", "charged", "incumbent", "incumbent_signal",
+    "incumbent_test",
+)
+RUN_COLUMNS: tuple[str, ...] = CELL_COLUMNS + (
+    "run", "seed", "report", "final_arch", "final_signal", "test_acc", "steps", "queries", "time", "stop", "wall_s",
+)
+
+#: ``(dataset, split, fidelity) -> test accuracy per official index``
+ReportLookup = Callable[[str, str, int], np.ndarray]
+
+
+def _reports(cell: Mapping[str, Any]) -> list[tuple[str, str, int, str]]:
+    out = []
+    for r in cell["task"]["reports"]:
+        label, fid = r.rsplit("@", 1)
+        ds, split = label.split("/")
+        out.append((ds, split, int(fid), label))
+    return out
+
+
+def tables(records: Iterable[Mapping[str, Any]], cells: Mapping[str, Mapping[str, Any]],
+           lookup: ReportLookup) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(evaluations, runs)`` tables of the records, sorted by cell order, run and step."""
+    keys = list(cells)
+    pos = {k: i for i, k in enumerate(keys)}
+    ev: dict[str, list[np.ndarray]] = {c: [] for c in EVALUATION_COLUMNS if c not in CELL_COLUMNS}
+    ev_cell: list[np.ndarray] = []
+    runs: list[dict[str, Any]] = []
+    run_cells: list[int] = []
+    cache: dict[tuple[str, str, int], np.ndarray] = {}
+
+    def test_of(ds: str, split: str, fid: int) -> np.ndarray:
+        if (ds, split, fid) not in cache:
+            cache[(ds, split, fid)] = np.asarray(lookup(ds, split, fid), dtype=np.float64)
+        return cache[(ds, split, fid)]
+
+    seen: set[tuple[str, int]] = set()
+    for rec in records:
+        key, run = rec["cell"], int(rec["run"])
+        if key not in pos or (key, run) in seen:
+            continue
+        seen.add((key, run))
+        cell = cells[key]
+        reports = _reports(cell)
+        inc = np.asarray(rec["incumbent"], dtype=np.int64)
+        n = len(inc)
+        primary = test_of(*reports[0][:3])
+        ev_cell.append(np.full(n, pos[key], dtype=np.int32))
+        cols = {"run": np.full(n, run), "seed": np.full(n, int(rec["seed"])), "step": np.arange(n),
+                "time": rec["time"], "queries": rec["queries"], "arch": rec["arch"], "signal": rec["score"],
+                "raw": rec["raw"], "charged": rec["charged"], "incumbent": inc,
+                "incumbent_signal": rec["incumbent_score"], "incumbent_test": primary[inc]}
+        for c, v in cols.items():
+            ev[c].append(np.asarray(v))
+        for ds, split, fid, label in reports:
+            run_cells.append(pos[key])
+            runs.append({
+                **{c: cell[c] for c in CELL_COLUMNS}, "run": run, "seed": int(rec["seed"]), "report": label,
+                "final_arch": int(inc[-1]), "final_signal": float(rec["incumbent_score"][-1]),
+                "test_acc": float(test_of(ds, split, fid)[inc[-1]]), "steps": n, "queries": int(rec["queries"][-1]),
+                "time": float(rec["time"][-1]), "stop": rec["stop"], "wall_s": float(rec["wall_s"]),
+            })
+    codes = np.concatenate(ev_cell) if ev_cell else np.zeros(0, dtype=np.int32)
+    data: dict[str, Any] = {}
+    for c in CELL_COLUMNS:
+        data[c] = np.asarray([cells[k][c] for k in keys], dtype=object)[codes]
+    for c, parts in ev.items():
+        data[c] = np.concatenate(parts) if parts else np.zeros(0)
+    evaluations = pd.DataFrame(data, columns=list(EVALUATION_COLUMNS))
+    run_df = pd.DataFrame(runs, columns=list(RUN_COLUMNS))
+    if len(run_df):
+        run_df["_o"] = run_cells
+        run_df = run_df.sort_values(["_o", "run"], kind="stable").drop(columns="_o").reset_index(drop=True)
+        evaluations["_o"] = codes
+        evaluations = evaluations.sort_values(["_o", "run", "step"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    return evaluations, run_df
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± std (and standard error) of final test accuracy per cell and report target."""
+    keys = list(CELL_COLUMNS) + ["report"]
+    g = runs.groupby(keys, sort=False, observed=True)
+    out = g.agg(n=("test_acc", "size"), mean=("test_acc", "mean"), std=("test_acc", "std"),
+                min=("test_acc", "min"), max=("test_acc", "max"), sim_time=("time", "mean"),
+                queries=("queries", "mean"), steps=("steps", "mean"), wall_s=("wall_s", "mean")).reset_index()
+    out["se"] = out["std"] / np.sqrt(out["n"])
+    return out[keys + ["n", "mean", "std", "se", "min", "max", "sim_time", "queries", "steps", "wall_s"]]
+
+
+def paired(runs: pd.DataFrame) -> pd.DataFrame:
+    """NA-X against X on matched seeds, per protocol, dataset, report and setting."""
+    rows = []
+    cells = runs[list(CELL_COLUMNS)].drop_duplicates()
+    for _, c in cells[cells["searcher"].str.startswith("na-")].iterrows():
+        base = c["searcher"][3:]
+        same = (runs["protocol"] == c["protocol"]) & (runs["dataset"] == c["dataset"]) & (runs["searcher"] == base)
+        base_setting = c["setting"] if ((runs["setting"] == c["setting"]) & same).any() else "default"
+        b = runs[same & (runs["setting"] == base_setting)]
+        a = runs[(runs[list(CELL_COLUMNS)] == c.values).all(axis=1)]
+        if b.empty:
+            continue
+        m = a.merge(b, on=["seed", "report"], suffixes=("_na", "_base"))
+        for report, grp in m.groupby("report", sort=False):
+            d = grp["test_acc_na"].to_numpy() - grp["test_acc_base"].to_numpy()
+            n = len(d)
+            t_p = float(stats.ttest_rel(grp["test_acc_na"], grp["test_acc_base"]).pvalue) if n > 1 else np.nan
+            w_p = float(stats.wilcoxon(d).pvalue) if n > 1 and np.any(d != 0) else np.nan
+            rows.append({
+                "protocol": c["protocol"], "dataset": c["dataset"], "report": report, "setting": c["setting"],
+                "na": c["searcher"], "base": base, "base_setting": base_setting, "n": n,
+                "na_mean": grp["test_acc_na"].mean(), "base_mean": grp["test_acc_base"].mean(),
+                "diff_mean": d.mean(), "diff_se": d.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
+                "t_p": t_p, "wilcoxon_p": w_p,
+                "wins": int((d > 0).sum()), "losses": int((d < 0).sum()), "ties": int((d == 0).sum()),
+            })
+    return pd.DataFrame(rows, columns=["protocol", "dataset", "report", "setting", "na", "base", "base_setting", "n",
+                                       "na_mean", "base_mean", "diff_mean", "diff_se", "t_p", "wilcoxon_p",
+                                       "wins", "losses", "ties"])
+
+
+def format_summary(summary: pd.DataFrame) -> str:
+    """The summary as a fixed-width text table: mean ± std of final test accuracy."""
+    if summary.empty:
+        return "(no finished runs)"
+    lines = []
+    for (proto, ds, report), grp in summary.groupby(["protocol", "dataset", "report"], sort=False):
+        lines.append(f"{proto} / search {ds} / report {report} (final test accuracy, %)")
+        lines.append(f"  {'searcher':14s} {'setting':12s} {'runs':>5s} {'mean ± std':>16s} {'se':>6s} "
+                     f"{'sim time (s)':>12s} {'archs':>6s} {'wall (ms)':>9s}")
+        for _, r in grp.iterrows():
+            std = 0.0 if np.isnan(r["std"]) else r["std"]
+            se = 0.0 if np.isnan(r["se"]) else r["se"]
+            lines.append(f"  {r['searcher']:14s} {r['setting']:12s} {int(r['n']):5d} {r['mean']:8.2f} ± {std:5.2f} "
+                         f"{se:6.3f} {r['sim_time']:12.0f} {r['queries']:6.1f} {1e3 * r['wall_s']:9.2f}")
+    return "\n".join(lines)
+
+
+def format_paired(table: pd.DataFrame) -> str:
+    """The paired NA-X vs X tests as a fixed-width text table."""
+    if table.empty:
+        return ""
+    lines = ["NA-X vs X on matched seeds (final test accuracy, %; p-values of the paired t-test and Wilcoxon)"]
+    lines.append(f"  {'protocol':8s} {'dataset':15s} {'report':22s} {'pair':22s} {'n':>4s} {'NA - X':>8s} "
+                 f"{'se':>6s} {'t p':>8s} {'W p':>8s} {'W/L/T':>11s}")
+    for _, r in table.iterrows():
+        pair = f"{r['na']}/{r['setting']} vs {r['base']}"
+        lines.append(f"  {r['protocol']:8s} {r['dataset']:15s} {r['report']:22s} {pair:22s} {int(r['n']):4d} "
+                     f"{r['diff_mean']:+8.3f} {r['diff_se']:6.3f} {r['t_p']:8.2g} {r['wilcoxon_p']:8.2g} "
+                     f"{r['wins']:>3d}/{r['losses']:d}/{r['ties']:d}".rstrip())
+    return "\n".join(lines)

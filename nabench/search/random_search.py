@@ -1,0 +1,17 @@
+"""Random search: uniform cells, with replacement (NAS-Bench-201's RANDOM baseline)."""
+
+from __future__ import annotations
+
+from nabench.search.base import Searcher
+
+
+class RandomSearch(Searcher):
+    """Proposes a uniformly random cell each step; repeats are possible and cost nothing."""
+
+    name = "rs"
+
+    def _ask(self) -> int:
+        return self.space.random(self.rng)
+
+    def _tell(self, arch: int, score: float) -> None:
+        return None

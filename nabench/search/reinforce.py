@@ -1,0 +1,72 @@
+"""REINFORCE with a per-edge softmax policy and a moving-average baseline, as in NAS-Bench-201.
+
+The policy holds logits ``theta`` of shape (6 edges, 5 ops), initialized to ``1e-3 * N(0, 1)``; a
+candidate draws one op per edge from ``softmax(theta[e])``. After each reward (the score) the
+baseline, a bias-corrected exponential moving average with momentum 0.9, is updated first, then
+``theta`` takes one Adam step (torch defaults: betas 0.9 / 0.999, eps 1e-8) on the loss
+``-log p(arch) * (reward - baseline)``, exactly as AutoDL-Projects' ``reinforce.py``.
+
+The gradient of that loss is ``-(onehot(arch) - softmax(theta)) * advantage`` per edge, so the policy
+needs no autograd; it is written with numpy to keep :mod:`nabench.search` importable without torch.
+The learning rate defaults to 0.01, the value of NATS-Bench's scripts (NAS-Bench-201's script
+example uses 0.001; the protocol presets name their own).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nabench.errors import ConfigError
+from nabench.search.base import Searcher
+from nabench.search.space import Space
+
+
+class Reinforce(Searcher):
+    """Policy-gradient search over independent per-edge categorical distributions."""
+
+    name = "reinforce"
+
+    def __init__(self, space: Space, rng: np.random.Generator, lr: float = 0.01, momentum: float = 0.9) -> None:
+        super().__init__(space, rng)
+        if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0:
+            raise ConfigError(f"REINFORCE lr must be a positive number, got {lr!r}")
+        if not isinstance(momentum, (int, float)) or isinstance(momentum, bool) or not 0 <= momentum < 1:
+            raise ConfigError(f"REINFORCE momentum must lie in [0, 1), got {momentum!r}")
+        self.lr, self.momentum = float(lr), float(momentum)
+        self.theta = 1e-3 * rng.standard_normal((space.n_edges, space.n_ops))
+        self._m = np.zeros_like(self.theta)
+        self._v = np.zeros_like(self.theta)
+        self._t = 0
+        self._ema_num = 0.0
+        self._ema_den = 0.0
+        self._actions: np.ndarray | None = None
+
+    def probs(self) -> np.ndarray:
+        """The policy: per-edge op probabilities, ``(6, 5)``."""
+        z = np.exp(self.theta - self.theta.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    @property
+    def baseline(self) -> float:
+        """Current value of the moving-average baseline."""
+        return self._ema_num / self._ema_den
+
+    def _ask(self) -> int:
+        cdf = np.cumsum(self.probs(), axis=1)
+        u = self.rng.random(self.space.n_edges)
+        self._actions = np.minimum((cdf < u[:, None] * cdf[:, -1:]).sum(axis=1), self.space.n_ops - 1)
+        return self.space.index_of(self._actions)
+
+    def _tell(self, arch: int, score: float) -> None:
+        self._ema_num = self.momentum * self._ema_num + (1 - self.momentum) * score
+        self._ema_den = self.momentum * self._ema_den + (1 - self.momentum)
+        advantage = score - self.baseline
+        onehot = np.eye(self.space.n_ops)[self._actions]
+        grad = -(onehot - self.probs()) * advantage
+        self._t += 1
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        self._m = b1 * self._m + (1 - b1) * grad
+        self._v = b2 * self._v + (1 - b2) * grad**2
+        m_hat = self._m / (1 - b1**self._t)
+        v_hat = self._v / (1 - b2**self._t)
+        self.theta = self.theta - self.lr * m_hat / (np.sqrt(v_hat) + eps)
