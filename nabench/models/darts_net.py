@@ -121,7 +121,6 @@ class DartsNetwork(nn.Module):
             if i == self.aux_index:
                 c_aux = c_p
         self.auxiliary_head = AuxiliaryHead(c_aux, num_classes, imagenet) if auxiliary else None
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_p, num_classes)
 
     def drop_path_masks(self, batch: int, drop_prob: float, generator: torch.Generator,
@@ -151,7 +150,7 @@ class DartsNetwork(nn.Module):
             s0, s1 = s1, cell(s0, s1, None if drop_masks is None else drop_masks[i])
             if i == self.aux_index and self.auxiliary_head is not None and self.training:
                 aux = self.auxiliary_head(s1)
-        logits = self.classifier(torch.flatten(self.global_pooling(s1), 1))
+        logits = self.classifier(s1.mean(dim=(2, 3)))  # global average pooling, deterministic on CUDA
         return (logits, aux) if aux is not None else logits
 
     def param_count(self, with_auxiliary: bool = False) -> int:

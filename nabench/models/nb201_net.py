@@ -74,12 +74,13 @@ class NB201Net(nn.Module):
             c_prev = c
         self.cells = nn.Sequential(*layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.lastact(self.cells(self.stem(x)))
-        return self.classifier(torch.flatten(self.global_pooling(out), 1))
+        # Global average pooling as a mean: same result, and deterministic on CUDA (AdaptiveAvgPool2d's
+        # backward is not).
+        return self.classifier(out.mean(dim=(2, 3)))
 
 
 def count_parameters(model: nn.Module, exclude: str | None = None) -> int:
