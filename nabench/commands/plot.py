@@ -187,6 +187,7 @@ def _flatness(args: argparse.Namespace) -> int:
 
 def _correlations(args: argparse.Namespace) -> int:
     from nabench.analysis import io, plots
+    from nabench.analysis.flatness import STUDIES
 
     fmts = parse_formats(args.formats)
     table = io.read_study_tables(args.tables)
@@ -196,10 +197,13 @@ def _correlations(args: argparse.Namespace) -> int:
     view = table[(table["subset"] == args.subset) & (table["dedup"].astype(str).str.lower() == str(args.dedup).lower())]
     if view.empty:
         raise ConfigError(f"the tables hold no rows with dedup={args.dedup}; rerun `nabench analyze flatness`")
-    what = "one cell per isomorphism class" if args.dedup else "all cells"
+    known = [d for d in STUDIES if d in set(view["dataset"])]
+    view = view.assign(_o=view["dataset"].map({d: i for i, d in enumerate(known)}).fillna(len(known)))
+    view = view.sort_values("_o", kind="stable").drop(columns="_o")  # panels in cifar10, cifar100, ImageNet order
+    cells = "one cell per isomorphism class" if args.dedup else "all cells"
+    what = cells if args.subset == "all" else f"{args.subset} of {cells} by signal"
     fig = plots.correlation_bars(
-        view, stat=args.stat,
-        title=f"{args.stat.replace('_', ' ')} with 200-epoch test accuracy ({args.subset} by signal, {what})",
+        view, stat=args.stat, title=f"{args.stat.replace('_', ' ')} with 200-epoch test accuracy ({what})",
     )
     stem = f"flatness_correlations_{args.subset.replace('%', 'pct')}" + ("_dedup" if args.dedup else "")
     written = plots.save_figure(fig, Path(args.out) if args.out else Path(args.tables), stem, formats=fmts)
