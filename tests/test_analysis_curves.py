@@ -137,3 +137,24 @@ def test_load_runs_reads_a_grid_folder(tmp_path):
 def test_empty_results_are_rejected():
     with pytest.raises(ConfigError, match="no evaluations"):
         anytime_curves(synthetic_runs().iloc[:0])
+
+
+def test_curves_from_a_real_runner_grid(bench, tmp_path):
+    """load_runs reads what the runner writes; the curve's last mean is the mean final test accuracy of runs.csv."""
+    from nabench.analysis.curves import load_runs
+    from nabench.experiments import grid_from_dict, run_grid
+
+    grid = grid_from_dict({"name": "t", "runs": 3, "seed": 0,
+                           "experiment": [{"protocol": "nb201", "searchers": ["rs", "na-rs"]}]})
+    run_grid(grid, tmp_path, bench=bench, progress=False, log=lambda _: None)
+    runs, cols = load_runs(tmp_path)
+    assert set(runs["line"]) == {"rs", "na-rs"} and set(runs["panel"]) == {"nb201 / cifar10"}
+    grid_t = np.array([runs["time"].max()])
+    cur = anytime_curves(runs, grid=grid_t, cols=cols).set_index("searcher")
+    table = pd.read_csv(tmp_path / "runs.csv")
+    primary = table[table["report"] == table["report"].iloc[0]]
+    for name in ("rs", "na-rs"):
+        assert cur.loc[name, "n_runs"] == 3
+        assert cur.loc[name, "mean"] == pytest.approx(primary.loc[primary["searcher"] == name, "test_acc"].mean())
+    fin = final_values(runs, cols=cols)
+    assert sorted(fin["final"]) == pytest.approx(sorted(primary["test_acc"]))

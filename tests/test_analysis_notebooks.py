@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 #: Parameter overrides that keep each notebook well under a minute in CI.
 FAST = {
     "flatness_vs_test.ipynb": "N_BOOTSTRAP = 50\nDATASET = 'cifar100'\n",
+    "search_curves.ipynb": "N_RUNS = 5\n",
 }
 
 
