@@ -148,3 +148,13 @@ def test_write_csv_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
         io.write_csv(pd.DataFrame({"a": [3]}), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+def test_analysis_and_its_commands_import_without_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; import nabench.analysis.flatness, nabench.analysis.plots, nabench.analysis.curves, "
+            "nabench.commands.analyze, nabench.commands.plot; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
