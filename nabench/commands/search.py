@@ -1,0 +1,144 @@
+"""``nabench search``: weight-sharing architecture search (DARTS, NA-DARTS, SDARTS-RS) on a supernet.
+
+Examples::
+
+    nabench search --space 201 --algo na-darts --dataset cifar10 --epochs 50 --seed 0
+    nabench search --space darts --algo na-darts --dataset cifar10
+    nabench search --space 201 --algo darts-1st --dataset cifar100 --data-root /data --epochs 5
+
+Writes ``config.json``, ``epochs.csv`` (one row per epoch: losses, throughput, the derived cell and,
+in the NAS-Bench-201 space, its 12- and 200-epoch table accuracies) and ``result.json`` into
+``--out``. torch is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from nabench.commands.common import add_data_dir
+
+
+def _default_data_root() -> Path:
+    return Path(os.environ.get("NABENCH_DATASETS", Path.home() / ".cache" / "nabench" / "datasets"))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from nabench.oneshot.config import AGGREGATES, ALGORITHMS, ALIASES, DATASETS, SPACES, Neighborhood, SearchConfig
+
+    d, hood = SearchConfig(), Neighborhood()
+    p = sub.add_parser(
+        "search", help="weight-sharing search: DARTS, NA-DARTS, SDARTS-RS (NAS-Bench-201 or DARTS space)",
+        description="Bi-level weight-sharing architecture search on the NAS-Bench-201 supernet or the DARTS "
+                    "search network. After every epoch the discrete architecture is derived (NAS-Bench-201: "
+                    "argmax per edge, looked up in the tabular store; DARTS: the genotype). Defaults are "
+                    "DARTS's: SGD lr 0.025 cosine to 0.001, momentum 0.9, wd 3e-4, clip 5; alpha Adam lr "
+                    "3e-4, betas (0.5, 0.999), wd 1e-3; batch 64; 50 epochs; search on the two halves of "
+                    "the training set.")
+    p.add_argument("--space", choices=SPACES, default=d.space, help="search space (default 201 = NAS-Bench-201)")
+    p.add_argument("--algo", default=d.algo, metavar="ALGO",
+                   help=f"{', '.join(ALGORITHMS)} or {', '.join(f'{a} (= {b})' for a, b in ALIASES.items())} "
+                        f"(default {d.algo})")
+    p.add_argument("--dataset", default=d.dataset, help=f"{', '.join(DATASETS)} (default {d.dataset})")
+    p.add_argument("--epochs", type=int, default=d.epochs, help=f"search epochs (default {d.epochs})")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of every random choice (default 0)")
+    p.add_argument("--data-root", type=Path, default=None,
+                   help="folder holding the image datasets (default $NABENCH_DATASETS or ~/.cache/nabench/datasets)")
+    p.add_argument("--download", action="store_true", help="download CIFAR-10/100 if missing (MD5-checked)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default runs/search/<space>-<algo>-<dataset>-seed<seed>)")
+    p.add_argument("--overwrite", action="store_true", help="replace the results already in --out")
+    add_data_dir(p)
+    p.add_argument("--no-lookup", action="store_true",
+                   help="NAS-Bench-201 space: do not look the derived cells up in the tabular store")
+
+    na = p.add_argument_group("NA-DARTS neighborhood (see nabench.oneshot.neighbors)")
+    na.add_argument("--radius", type=int, default=hood.radius,
+                    help=f"edges whose dominant op loses mass, per neighbor (default {hood.radius})")
+    na.add_argument("--neighbors", type=int, default=hood.n_neighbors,
+                    help=f"neighbors sampled per alpha step, 0 = the whole neighborhood (default {hood.n_neighbors})")
+    na.add_argument("--mass-fraction", type=float, default=hood.fraction,
+                    help=f"share of the dominant op's weight moved to the new op (default {hood.fraction})")
+    na.add_argument("--no-center", action="store_true",
+                    help="leave the current architecture out of the aggregate (default: included)")
+    na.add_argument("--aggregate", choices=AGGREGATES, default=hood.aggregate,
+                    help=f"aggregate of the neighbor losses (default {hood.aggregate})")
+    na.add_argument("--na-chunk", type=int, default=d.na_chunk,
+                    help="architectures per batched pass (default 0: all at once on NAS-Bench-201, 1 in DARTS)")
+
+    opt = p.add_argument_group("optimization (DARTS defaults)")
+    opt.add_argument("--order", type=int, choices=(1, 2), default=None,
+                     help="1 = first order, 2 = unrolled second order (default: set by --algo)")
+    opt.add_argument("--epsilon", type=float, default=d.epsilon,
+                     help=f"SDARTS-RS perturbation radius in op-weight space (default {d.epsilon})")
+    opt.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
+    opt.add_argument("--lr", type=float, default=d.lr, help=f"weight learning rate (default {d.lr})")
+    opt.add_argument("--lr-min", type=float, default=d.lr_min, help=f"end of the cosine decay (default {d.lr_min})")
+    opt.add_argument("--momentum", type=float, default=d.momentum, help=f"default {d.momentum}")
+    opt.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"default {d.weight_decay}")
+    opt.add_argument("--grad-clip", type=float, default=d.grad_clip, help=f"default {d.grad_clip}")
+    opt.add_argument("--arch-lr", type=float, default=d.arch_lr, help=f"alpha Adam learning rate (default {d.arch_lr})")
+    opt.add_argument("--arch-weight-decay", type=float, default=d.arch_weight_decay,
+                     help=f"default {d.arch_weight_decay}")
+    opt.add_argument("--channels", type=int, default=d.channels, help=f"initial channels (default {d.channels})")
+    opt.add_argument("--cells", type=int, default=d.cells,
+                     help="cells per stage for 201 (default 5), cells in the network for darts (default 8)")
+    opt.add_argument("--steps-per-epoch", type=int, default=d.steps_per_epoch,
+                     help="cap on iterations per epoch, for short runs (default 0: a full pass)")
+
+    run = p.add_argument_group("running")
+    run.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    run.add_argument("--amp", choices=("auto", "bf16", "off"), default="auto",
+                     help="bf16 autocast on CUDA (auto: on for first-order searches)")
+    run.add_argument("--workers", type=int, default=None, help="data loader workers")
+    p.set_defaults(func=_search)
+
+
+def _config(args: argparse.Namespace):
+    from nabench.oneshot.config import Neighborhood, SearchConfig
+
+    hood = Neighborhood(radius=args.radius, n_neighbors=args.neighbors, fraction=args.mass_fraction,
+                        include_center=not args.no_center, aggregate=args.aggregate)
+    return SearchConfig(
+        space=args.space, algo=args.algo, dataset=args.dataset, epochs=args.epochs, seed=args.seed,
+        batch_size=args.batch_size, lr=args.lr, lr_min=args.lr_min, momentum=args.momentum,
+        weight_decay=args.weight_decay, grad_clip=args.grad_clip, arch_lr=args.arch_lr,
+        arch_weight_decay=args.arch_weight_decay, order=args.order, epsilon=args.epsilon, neighborhood=hood,
+        na_chunk=args.na_chunk, channels=args.channels, cells=args.cells, steps_per_epoch=args.steps_per_epoch,
+    ).resolved()
+
+
+def _search(args: argparse.Namespace) -> int:
+    from nabench.errors import ConfigError
+
+    cfg = _config(args)
+    bench = None
+    if cfg.space == "201" and not args.no_lookup:
+        import nabench.tables
+
+        bench = nabench.tables.load("nb201", data_dir=args.data_dir)
+    import torch
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"unknown --device {device!r}; use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but this torch build sees no GPU; use --device cpu")
+    from nabench.oneshot.data import search_loaders
+    from nabench.oneshot.runner import run_search
+
+    train, valid, n_classes = search_loaders(cfg.dataset, args.data_root or _default_data_root(), cfg.batch_size,
+                                             cfg.seed, workers=args.workers, download=args.download)
+    out = args.out or Path("runs") / "search" / f"{cfg.space}-{cfg.algo}-{cfg.dataset}-seed{cfg.seed}"
+    result = run_search(cfg, train, valid, num_classes=n_classes, device=dev, amp=args.amp, bench=bench,
+                        out=out, overwrite=args.overwrite)
+    print(f"final architecture: {result.arch}")
+    last = result.rows[-1]
+    if "test_200" in last:
+        print(f"table (200 epochs): valid {last['valid_200']:.2f}%  test {last['test_200']:.2f}%  "
+              f"(12 epochs: valid {last['valid_12']:.2f}%  test {last['test_12']:.2f}%)")
+    print(f"results: {result.out}")
+    return 0
