@@ -7,7 +7,7 @@ the fused-supernet DARTS first-order baseline measured in the same run:
 
 * ``201/reference``: the plain per-edge NAS-Bench-201 supernet built from ``nabench.models.ops`` (DARTS 1st),
 * ``201/darts-1st`` (baseline), ``201/darts-2nd``, ``201/sdarts-rs``,
-* ``201/na-darts``: m = 4 neighbors + center, all evaluated in one batched pass (the default),
+* ``201/na-darts``: m = 4 neighbors + center, all evaluated in one batched pass (the CUDA default),
 * ``201/na-darts-seq``: the same objective evaluated one architecture per pass,
 * ``darts/darts-1st`` and ``darts/na-darts`` on the DARTS search network (``--space both``).
 
@@ -36,6 +36,8 @@ from nabench.oneshot.loop import build_network, build_step
 from nabench.oneshot.reference import ReferenceNB201Supernet
 
 BASELINE = "201/darts-1st"
+#: na_chunk meaning "every architecture in one batched pass" (what nabench search does on CUDA)
+ALL = 1_000_000
 
 
 def variants(space: str, neighbors: int) -> list[tuple[str, SearchConfig, str]]:
@@ -47,7 +49,7 @@ def variants(space: str, neighbors: int) -> list[tuple[str, SearchConfig, str]]:
         ("201/reference", base, "reference"),
         ("201/darts-2nd", replace(base, algo="darts-2nd"), "fused"),
         ("201/sdarts-rs", replace(base, algo="sdarts-rs"), "fused"),
-        ("201/na-darts", replace(base, algo="na-darts"), "fused"),
+        ("201/na-darts", replace(base, algo="na-darts", na_chunk=ALL), "fused"),
         ("201/na-darts-seq", replace(base, algo="na-darts", na_chunk=1), "fused"),
     ]
     if space == "both":
@@ -114,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     if device.type == "cuda" and not torch.cuda.is_available():
         print("error: no CUDA device; run with --device cpu", file=sys.stderr)
         return 2
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True      # as nabench search does
     if args.steps < 1:
         print("error: --steps must be at least 1", file=sys.stderr)
         return 2

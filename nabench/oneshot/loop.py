@@ -79,7 +79,9 @@ def build_step(cfg: SearchConfig, net: nn.Module, device: torch.device, amp: str
     a_opt = torch.optim.Adam([net.alpha], lr=cfg.arch_lr, betas=cfg.arch_betas,
                              weight_decay=cfg.arch_weight_decay)
     if cfg.uses_neighborhood:
-        chunk = cfg.na_chunk or (10**9 if net.supports_groups else 1)
+        # auto (0): one batched pass on CUDA, where small kernels are launch-bound; one architecture
+        # per pass on CPU, where the batched pass's regrouping copies cost more than they save.
+        chunk = cfg.na_chunk or (10**9 if device.type == "cuda" else 1)
         if not net.supports_groups:
             chunk = 1
         objective: CenterObjective | NeighborhoodObjective = NeighborhoodObjective(

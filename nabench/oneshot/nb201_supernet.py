@@ -10,6 +10,7 @@ Speed (the mixed ops dominate the cost):
 
 * ``none`` is zero and contributes nothing, so it is not computed (its weight still gets gradient
   through the softmax, exactly as when multiplying zeros).
+* Each op output is added into its target node with one fused multiply-add (``addcmul``).
 * Ops that only depend on the source node are computed once per source, not once per edge: the
   identity and the 3x3 average pool, and the ReLU in front of the convolutions. The convolutions of
   all edges leaving one node are one convolution with ``fan_out * C`` output channels (a fused
@@ -49,12 +50,15 @@ def as_groups(weights: torch.Tensor, n_edges: int, n_ops: int) -> torch.Tensor:
     return w
 
 
-def _scaled(t: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
-    """``t`` (G*n, C, H, W) times one coefficient per group ``coef`` (G,)."""
+def _accumulate(acc: torch.Tensor | None, t: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """``acc + coef * t`` as one fused ``addcmul``; ``t`` is (G*n, C, H, W), ``coef`` (G,) one weight per group."""
     g = coef.shape[0]
+    c = coef.to(t.dtype)
     if g == 1:
-        return t * coef.to(t.dtype)
-    return (t.unflatten(0, (g, -1)) * coef.to(t.dtype).view(g, 1, 1, 1, 1)).flatten(0, 1)
+        return t * c if acc is None else torch.addcmul(acc, t, c)
+    t5, c5 = t.unflatten(0, (g, -1)), c.view(g, 1, 1, 1, 1)
+    out = t5 * c5 if acc is None else torch.addcmul(acc.unflatten(0, (g, -1)), t5, c5)
+    return out.flatten(0, 1)
 
 
 class FusedSearchCell(nn.Module):
@@ -76,7 +80,7 @@ class FusedSearchCell(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor, groups: int) -> torch.Tensor:
         """``x`` (G*n, C, H, W), ``w`` (G, 6, 5): the cell output node."""
         C = self.C
-        sums: dict[int, torch.Tensor] = {}
+        sums: dict[int, torch.Tensor | None] = dict.fromkeys(range(1, nb201.N_NODES))
         node = x
         for i in range(nb201.N_NODES - 1):
             r = F.relu(node)
@@ -86,9 +90,8 @@ class FusedSearchCell(nn.Module):
             # split (not slicing): its backward is one concatenation instead of zero-filled copies
             for j, c1_j, c3_j in zip(range(i + 1, nb201.N_NODES), c1.split(C, dim=1), c3.split(C, dim=1)):
                 we = w[:, EDGE_INDEX[(j, i)]]
-                out = (_scaled(node, we[:, _SKIP]) + _scaled(c1_j, we[:, _CONV1])
-                       + _scaled(c3_j, we[:, _CONV3]) + _scaled(pool, we[:, _POOL]))
-                sums[j] = out if j not in sums else sums[j] + out
+                for t, op in ((node, _SKIP), (c1_j, _CONV1), (c3_j, _CONV3), (pool, _POOL)):
+                    sums[j] = _accumulate(sums[j], t, we[:, op])
             node = sums[i + 1]
         return node
 
