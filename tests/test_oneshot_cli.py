@@ -54,7 +54,7 @@ def test_search_201_writes_rows_and_keeps_them_on_a_second_run(cifar_root, data_
     before = (out / "epochs.csv").read_text()
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert "already holds a search" in err and "--overwrite" in err and "Traceback" not in err
+    assert "already holds a finished search" in err and "--overwrite" in err and "Traceback" not in err
     assert (out / "epochs.csv").read_text() == before
 
 

@@ -119,3 +119,53 @@ def test_bad_configs_are_config_errors():
         SearchConfig(epochs=0).resolved()
     assert SearchConfig(algo="DARTS").resolved().algo == "darts-2nd"
     assert SearchConfig(algo="na-darts", order=2).resolved().order == 2
+
+
+@pytest.mark.parametrize("space, algo", [("201", "na-darts"), ("201", "darts-2nd"), ("darts", "sdarts-rs")])
+def test_cuda_code_path_bf16_channels_last_runs_on_cpu(digits, space, algo):
+    """What a CUDA search does (bf16 autocast, channels_last, batched neighbors), emulated with CPU autocast."""
+    cfg = _cfg(space, algo, na_chunk=100).resolved()
+    net = build_network(cfg, 10).to(memory_format=torch.channels_last)
+    step = build_step(cfg, net, torch.device("cpu"))
+    step.autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16)
+    (xt, yt), (xv, yv) = [(x.contiguous(memory_format=torch.channels_last), y) for x, y in digits[0][:2]]
+    alpha0 = net.alpha.detach().clone()
+    value = step.arch_step(xt, yt, xv, yv)
+    loss, correct = step.weight_step(xt, yt)
+    assert value.dtype == loss.dtype == torch.float32
+    assert torch.isfinite(value) and torch.isfinite(loss) and 0 <= int(correct) <= len(yt)
+    assert torch.isfinite(net.alpha.grad).all() and not torch.equal(net.alpha.detach(), alpha0)
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("algo", ["na-darts", "sdarts-rs"])
+def test_interrupted_search_resumes_to_the_same_result(digits, tmp_path, algo):
+    train, valid = digits
+    cfg = _cfg("201", algo, epochs=3, steps_per_epoch=2)
+    whole = run_search(cfg, train, valid, num_classes=10, out=tmp_path / "whole", log=lambda _: None)
+
+    def stop_after_first(line: str) -> None:
+        if line.startswith("epoch 1/"):
+            raise _Stop
+    with pytest.raises(_Stop):
+        run_search(cfg, train, valid, num_classes=10, out=tmp_path / "cut", log=stop_after_first)
+    assert (tmp_path / "cut" / "epochs.csv").read_text().count("\n") == 2      # header + epoch 0 kept
+    lines: list[str] = []
+    resumed = run_search(cfg, train, valid, num_classes=10, out=tmp_path / "cut", log=lines.append)
+    assert lines[0].startswith("resuming") and len(resumed.rows) == 3
+    assert (resumed.alpha == whole.alpha).all()
+    assert [r["arch"] for r in resumed.rows] == [r["arch"] for r in whole.rows]
+    csv_cut = (tmp_path / "cut" / "epochs.csv").read_text().splitlines()
+    csv_whole = (tmp_path / "whole" / "epochs.csv").read_text().splitlines()
+    assert len(csv_cut) == 4 and [r.split(",")[9] for r in csv_cut] == [r.split(",")[9] for r in csv_whole]
+
+    with pytest.raises(ConfigError, match="finished search"):
+        run_search(cfg, train, valid, num_classes=10, out=tmp_path / "whole", log=lambda _: None)
+    with pytest.raises(_Stop):
+        run_search(cfg, train, valid, num_classes=10, out=tmp_path / "other", log=stop_after_first)
+    with pytest.raises(ConfigError, match="different settings.*seed"):
+        run_search(replace(cfg, seed=5), train, valid, num_classes=10, out=tmp_path / "other", log=lambda _: None)
+    assert (tmp_path / "other" / "epochs.csv").read_text().count("\n") == 2

@@ -7,8 +7,9 @@ Examples::
     nabench search --space 201 --algo darts-1st --dataset cifar100 --data-root /data --epochs 5
 
 Writes ``config.json``, ``epochs.csv`` (one row per epoch: losses, throughput, the derived cell and,
-in the NAS-Bench-201 space, its 12- and 200-epoch table accuracies) and ``result.json`` into
-``--out``. torch is imported only when the command runs.
+in the NAS-Bench-201 space, its 12- and 200-epoch table accuracies), ``checkpoint.pt`` and
+``result.json`` into ``--out``. Re-running an interrupted command resumes it from its last finished
+epoch. torch is imported only when the command runs.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--download", action="store_true", help="download CIFAR-10/100 if missing (MD5-checked)")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default runs/search/<space>-<algo>-<dataset>-seed<seed>)")
-    p.add_argument("--overwrite", action="store_true", help="replace the results already in --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the search already in --out (default: resume an unfinished one, refuse a finished one)")
     add_data_dir(p)
     p.add_argument("--no-lookup", action="store_true",
                    help="NAS-Bench-201 space: do not look the derived cells up in the tabular store")

@@ -114,14 +114,34 @@ class EpochStats:
         return 0.0 if self.seconds <= 0 else self.images / self.seconds
 
 
-def _cycle(loader: Iterable) -> Iterator:
-    while True:
+#: Validation passes per epoch are ordered by sampler epochs ``epoch * VALID_PASSES + k``.
+VALID_PASSES = 1000
+
+
+def _set_epoch(loader: Iterable, epoch: int) -> None:
+    """Order a seeded loader's next pass by ``epoch`` (no-op for plain iterables)."""
+    sampler = getattr(loader, "sampler", None)
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)
+
+
+def _valid_batches(loader: Iterable, epoch: int) -> Iterator:
+    """Epoch ``epoch``'s stream of valid batches: fresh passes over the loader, each in its own seeded order."""
+    for k in range(VALID_PASSES):
+        _set_epoch(loader, epoch * VALID_PASSES + k)
         empty = True
         for batch in loader:
             empty = False
             yield batch
         if empty:
             raise ValueError("the validation loader yields no batches")
+    raise ValueError(f"an epoch used more than {VALID_PASSES} passes over the validation loader")
+
+
+def make_scheduler(step: BilevelStep, cfg: SearchConfig) -> torch.optim.lr_scheduler.CosineAnnealingLR:
+    """Cosine decay of the weight learning rate from ``lr`` to ``lr_min`` over the epochs (stepped per epoch)."""
+    cfg = cfg.resolved()
+    return torch.optim.lr_scheduler.CosineAnnealingLR(step.w_opt, T_max=cfg.epochs, eta_min=cfg.lr_min)
 
 
 def _to(batch: tuple[torch.Tensor, torch.Tensor], device: torch.device,
@@ -136,17 +156,20 @@ def _to(batch: tuple[torch.Tensor, torch.Tensor], device: torch.device,
 def run_epochs(step: BilevelStep, cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable,
                device: torch.device, on_epoch: Callable[[EpochStats], None], start_epoch: int = 0,
                scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> None:
-    """Run epochs ``start_epoch .. cfg.epochs - 1``; the cosine schedule decays lr to ``lr_min``.
+    """Run epochs ``start_epoch .. cfg.epochs - 1`` with the cosine schedule (:func:`make_scheduler`).
 
-    Each iteration takes the next train batch and the next valid batch (the valid loader is cycled),
-    runs the alpha step, then the weight step. ``steps_per_epoch`` (if > 0) caps the iterations.
+    Each iteration takes the next train batch and the next valid batch, runs the alpha step, then
+    the weight step. ``steps_per_epoch`` (if > 0) caps the iterations. Seeded loaders (those of
+    :func:`nabench.vision.loaders.make_loader`) are ordered by the epoch number, so a search resumed at
+    an epoch boundary sees the same batches as an uninterrupted one.
     """
     cfg = cfg.resolved()
     if scheduler is None:
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(step.w_opt, T_max=cfg.epochs, eta_min=cfg.lr_min)
+        scheduler = make_scheduler(step, cfg)
     channels_last = device.type == "cuda"
-    valid_iter = _cycle(valid_loader)
     for epoch in range(start_epoch, cfg.epochs):
+        _set_epoch(train_loader, epoch)
+        valid_iter = _valid_batches(valid_loader, epoch)
         lr = step.w_opt.param_groups[0]["lr"]
         t0 = time.perf_counter()
         sums = torch.zeros(3, device=device, dtype=torch.float64)

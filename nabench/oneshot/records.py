@@ -4,10 +4,13 @@
   checksum and the command line, written before the first epoch.
 * ``epochs.csv``: one row per epoch, appended and flushed as soon as the epoch ends (search
   losses, throughput, the derived architecture and, for NAS-Bench-201, its table accuracies).
+* ``checkpoint.pt``: the state after the last finished epoch, with its rows (see
+  :mod:`nabench.oneshot.checkpoint`); rerunning the same command resumes from it.
 * ``result.json``: the final architecture (string and index, or DARTS genotype), its lookups and the
   final ``alpha`` and op weights, written at the end (atomically, via a temporary file).
 
-A folder that already holds a search's files is never overwritten unless asked (``overwrite``).
+A folder holding a finished search is never overwritten unless asked (``overwrite``); one holding
+an unfinished search is resumed.
 """
 
 from __future__ import annotations
@@ -20,21 +23,21 @@ from typing import Any, Iterable
 
 from nabench.errors import ConfigError
 
-FILES: tuple[str, ...] = ("config.json", "epochs.csv", "result.json")
+FILES: tuple[str, ...] = ("config.json", "epochs.csv", "checkpoint.pt", "result.json")
 
 
 def prepare_out_dir(out: str | os.PathLike[str], overwrite: bool) -> Path:
-    """Create ``out``; refuse (ConfigError) if it already holds search results and ``overwrite`` is off."""
+    """Create ``out`` (emptied of search files with ``overwrite``); refuse a finished search without it."""
     path = Path(out).expanduser()
     if path.exists() and not path.is_dir():
         raise ConfigError(f"--out {path} is a file; name a folder for the search results")
-    existing = [f for f in FILES if (path / f).exists()]
-    if existing and not overwrite:
-        raise ConfigError(f"{path} already holds a search ({', '.join(existing)}); choose another --out "
+    if overwrite:
+        for f in FILES:
+            (path / f).unlink(missing_ok=True)
+    elif (path / "result.json").exists():
+        raise ConfigError(f"{path} already holds a finished search (result.json); choose another --out "
                           "or pass --overwrite to replace it")
     path.mkdir(parents=True, exist_ok=True)
-    for f in existing:
-        (path / f).unlink()
     return path
 
 
@@ -46,13 +49,18 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 class EpochCSV:
-    """Appends one row per epoch to ``epochs.csv`` with a fixed header, flushing after each row."""
+    """``epochs.csv`` with a fixed header: starts with ``rows`` (those of a resumed search) and then
+    appends one row per epoch, flushing each."""
 
-    def __init__(self, path: Path, fields: Iterable[str]) -> None:
+    def __init__(self, path: Path, fields: Iterable[str], rows: Iterable[dict[str, Any]] = ()) -> None:
         self.path = path
         self.fields = list(fields)
-        with open(path, "w", newline="") as f:
-            csv.DictWriter(f, fieldnames=self.fields).writeheader()
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.fields)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, path)
 
     def append(self, row: dict[str, Any]) -> None:
         unknown = set(row) - set(self.fields)

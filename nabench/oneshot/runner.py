@@ -8,7 +8,6 @@ batches for the two search splits, so tests can feed tiny in-memory data and the
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -17,9 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from nabench.oneshot import checkpoint
 from nabench.oneshot import lookup as table
 from nabench.oneshot.config import SearchConfig
-from nabench.oneshot.loop import EpochStats, build_network, build_step, run_epochs, use_bf16
+from nabench.oneshot.loop import EpochStats, build_network, build_step, make_scheduler, run_epochs, use_bf16
 from nabench.oneshot.records import EpochCSV, prepare_out_dir, write_json
 from nabench.spaces import darts
 
@@ -56,7 +56,8 @@ def run_search(cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable
     """Run ``cfg`` on the given search splits; write ``out`` (if given) epoch by epoch.
 
     ``bench`` (a NAS-Bench-201 benchmark, e.g. ``nabench.load("nb201")``) adds the table lookup of
-    each epoch's derived cell; it is only used in the NAS-Bench-201 space.
+    each epoch's derived cell; it is only used in the NAS-Bench-201 space. If ``out`` holds the
+    checkpoint of an unfinished search with the same config, the search continues from it.
     """
     cfg = cfg.resolved()
     dev = torch.device(device)
@@ -69,17 +70,25 @@ def run_search(cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable
         torch.backends.cudnn.benchmark = True
         net = net.to(memory_format=torch.channels_last)
     step = build_step(cfg, net, dev, amp)
+    scheduler = make_scheduler(step, cfg)
     fields = list(BASE_FIELDS)
     if bench is not None:
         fields += ["arch_index"] + table.columns(cfg.dataset)
-    csv = None
-    if out_dir is not None:
-        write_json(out_dir / "config.json", {
-            "config": cfg.to_dict(), "device": str(dev), "bf16": use_bf16(cfg, dev, amp),
-            "store_checksum": getattr(bench, "checksum", None), "argv": sys.argv, **(extra_config or {}),
-        })
-        csv = EpochCSV(out_dir / "epochs.csv", fields)
     rows: list[dict[str, Any]] = []
+    start = 0
+    csv = ckpt = None
+    if out_dir is not None:
+        ckpt = out_dir / checkpoint.FILE
+        if ckpt.exists():
+            last, rows = checkpoint.load(ckpt, cfg.to_dict(), step, scheduler)
+            start = last + 1
+            log(f"resuming the search in {out_dir} after epoch {start}/{cfg.epochs}")
+        else:
+            write_json(out_dir / "config.json", {
+                "config": cfg.to_dict(), "device": str(dev), "bf16": use_bf16(cfg, dev, amp),
+                "store_checksum": getattr(bench, "checksum", None), "argv": sys.argv, **(extra_config or {}),
+            })
+        csv = EpochCSV(out_dir / "epochs.csv", fields, rows)
 
     def on_epoch(stats: EpochStats) -> None:
         arch = derived_arch(net, cfg.space)
@@ -91,22 +100,22 @@ def run_search(cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable
         if bench is not None:
             row.update(table.lookup(bench, arch, cfg.dataset))
         rows.append(row)
-        if csv is not None:
+        if ckpt is not None:
+            checkpoint.save(ckpt, stats.epoch, cfg.to_dict(), step, scheduler, rows)
             csv.append(row)
         extra = (f" | table valid/test 200ep {row['valid_200']:.2f}/{row['test_200']:.2f}"
                  if bench is not None else "")
         log(f"epoch {stats.epoch + 1}/{cfg.epochs} train loss {stats.train_loss:.3f} acc {stats.train_acc:.1f}% "
             f"alpha loss {stats.arch_loss:.3f} ({stats.images_per_s:.0f} img/s) {arch}{extra}")
 
-    t0 = time.perf_counter()
-    run_epochs(step, cfg, train_loader, valid_loader, dev, on_epoch)
+    run_epochs(step, cfg, train_loader, valid_loader, dev, on_epoch, start_epoch=start, scheduler=scheduler)
     alpha = net.alpha.detach().float().cpu()
     result = SearchResult(arch=rows[-1]["arch"], rows=rows, alpha=alpha.numpy(), net=net, out=out_dir)
     if out_dir is not None:
         final = {k: v for k, v in rows[-1].items() if k not in BASE_FIELDS or k == "arch"}
         write_json(out_dir / "result.json", {
             "space": cfg.space, "algo": cfg.algo, "dataset": cfg.dataset, "seed": cfg.seed,
-            "epochs": cfg.epochs, **final, "seconds_total": time.perf_counter() - t0,
+            "epochs": cfg.epochs, **final, "search_seconds": sum(float(r["seconds"]) for r in rows),
             "alpha": [[round(v, 6) for v in r] for r in alpha.tolist()],
             "op_weights": [[round(v, 6) for v in r] for r in alpha.softmax(dim=-1).tolist()],
             "ops": list(_op_names(cfg.space)),
