@@ -30,10 +30,13 @@ from pathlib import Path
 
 import torch
 
-from nabench.oneshot.config import Neighborhood, SearchConfig
-from nabench.oneshot.layers import init_parameters
-from nabench.oneshot.loop import build_network, build_step
-from nabench.oneshot.reference import ReferenceNB201Supernet
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))      # run from a checkout without installing the package
+
+from nabench.oneshot.config import Neighborhood, SearchConfig  # noqa: E402
+from nabench.oneshot.layers import init_parameters  # noqa: E402
+from nabench.oneshot.loop import build_network, build_step  # noqa: E402
+from nabench.oneshot.reference import ReferenceNB201Supernet  # noqa: E402
 
 BASELINE = "201/darts-1st"
 #: na_chunk meaning "every architecture in one batched pass" (what nabench search does on CUDA)
