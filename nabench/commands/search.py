@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     na.add_argument("--aggregate", choices=AGGREGATES, default=hood.aggregate,
                     help=f"aggregate of the neighbor losses (default {hood.aggregate})")
     na.add_argument("--na-chunk", type=int, default=d.na_chunk,
-                    help="architectures per batched pass (default 0: all at once for NAS-Bench-201 on CUDA, else 1)")
+                    help="architectures per batched pass (default 0: up to 8 for NAS-Bench-201 on CUDA, else 1)")
 
     opt = p.add_argument_group("optimization (DARTS defaults)")
     opt.add_argument("--order", type=int, choices=(1, 2), default=None,

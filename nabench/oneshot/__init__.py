@@ -9,9 +9,14 @@ Modules, one job each:
 * :mod:`~nabench.oneshot.darts_network`: the DARTS search network (8 ops, normal + reduction cells).
 * :mod:`~nabench.oneshot.neighbors`: the differentiable neighborhood of a relaxed architecture (NA-DARTS).
 * :mod:`~nabench.oneshot.smoothing`: SDARTS-RS random smoothing of the architecture weights.
-* :mod:`~nabench.oneshot.algorithms`: the algorithms as settings of one bi-level step (arch + weight step).
-* :mod:`~nabench.oneshot.config`: :class:`SearchConfig` with the standard DARTS defaults.
-* :mod:`~nabench.oneshot.loop`: the one shared search loop, per-epoch derivation and records.
+* :mod:`~nabench.oneshot.config`: the algorithms, :class:`SearchConfig` with the standard DARTS defaults
+  and the NA-DARTS :class:`Neighborhood` settings (torch-free).
+* :mod:`~nabench.oneshot.objectives`: the alpha objectives (DARTS's center loss, NA-DARTS's aggregate).
+* :mod:`~nabench.oneshot.steps`: the one bi-level iteration (first or second order alpha step, weight step).
+* :mod:`~nabench.oneshot.loop`: building a search from a config and the one shared epoch loop.
+* :mod:`~nabench.oneshot.runner`: a whole search: per-epoch derivation, lookup, records, resume.
 * :mod:`~nabench.oneshot.lookup`: NAS-Bench-201 table lookup of derived cells.
-* :mod:`~nabench.oneshot.records`: the per-epoch CSV and the final JSON a search writes.
+* :mod:`~nabench.oneshot.records`: the per-epoch CSV and the JSON files a search writes.
+* :mod:`~nabench.oneshot.checkpoint`: per-epoch checkpoints for exact resumption.
+* :mod:`~nabench.oneshot.data`: the search splits as loaders from :mod:`nabench.vision`.
 """

@@ -118,7 +118,7 @@ class SearchConfig:
     order: int | None = None
     epsilon: float = DEFAULT_EPSILON
     neighborhood: Neighborhood = field(default_factory=Neighborhood)
-    #: architectures per batched pass in the NA objective; 0 = auto (all at once on CUDA for the
+    #: architectures per batched pass in the NA objective; 0 = auto (up to 8 per pass on CUDA for the
     #: NAS-Bench-201 supernet, one per pass on CPU and for the DARTS network)
     na_chunk: int = 0
     channels: int = 16

@@ -31,6 +31,9 @@ from nabench.oneshot.objectives import CenterObjective, NeighborhoodObjective
 from nabench.oneshot.steps import BilevelStep, autocast_factory
 
 ALPHA_INIT_STD = 1e-3
+#: Architectures per batched NA pass on CUDA by default: bounds memory (8 x batch 64 images per pass)
+#: for large neighborhoods such as ``--neighbors 0 --radius 2`` (241 architectures).
+CUDA_CHUNK = 8
 
 
 class SearchDiverged(NabenchError):
@@ -79,9 +82,10 @@ def build_step(cfg: SearchConfig, net: nn.Module, device: torch.device, amp: str
     a_opt = torch.optim.Adam([net.alpha], lr=cfg.arch_lr, betas=cfg.arch_betas,
                              weight_decay=cfg.arch_weight_decay)
     if cfg.uses_neighborhood:
-        # auto (0): one batched pass on CUDA, where small kernels are launch-bound; one architecture
-        # per pass on CPU, where the batched pass's regrouping copies cost more than they save.
-        chunk = cfg.na_chunk or (10**9 if device.type == "cuda" else 1)
+        # auto (0): batched passes of up to CUDA_CHUNK architectures on CUDA, where small kernels are
+        # launch-bound (the default m = 4 plus the center is one pass); one architecture per pass on
+        # CPU, where the batched pass's regrouping copies cost more than they save.
+        chunk = cfg.na_chunk or (CUDA_CHUNK if device.type == "cuda" else 1)
         if not net.supports_groups:
             chunk = 1
         objective: CenterObjective | NeighborhoodObjective = NeighborhoodObjective(
