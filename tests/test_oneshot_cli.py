@@ -67,6 +67,11 @@ def test_search_darts_space_gives_a_trainable_genotype(cifar_root, data_dir, tmp
     genotype = darts.parse(result["arch"])
     assert darts.validate(genotype) == genotype
     assert "test_200" not in result and len(result["alpha"]) == 28
+    # the trainer's evaluation network accepts it
+    from nabench.models.darts_net import network_cifar
+
+    net = network_cifar(genotype, layers=3, C=4, auxiliary=False).eval()
+    assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
 
 
 @pytest.mark.parametrize("extra, message", [
