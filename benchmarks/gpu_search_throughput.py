@@ -98,7 +98,6 @@ def measure(name: str, cfg: SearchConfig, kind: str, device: torch.device, batch
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - t0
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
-    del step, net
     return {"variant": name, "space": cfg.space, "algo": cfg.algo, "network": kind,
             "step_ms": 1000 * seconds / steps, "images_per_s": batch * steps / seconds, "peak_mem_mib": peak}
 

@@ -1,7 +1,8 @@
 """The one search loop shared by every algorithm and both spaces.
 
-:func:`build_search` turns a :class:`~nabench.oneshot.config.SearchConfig` into a supernet and a
-:class:`~nabench.oneshot.steps.BilevelStep` (optimizers, alpha objective, smoothing); :func:`run_epochs`
+:func:`build_network` and :func:`build_step` turn a :class:`~nabench.oneshot.config.SearchConfig` into a
+supernet and a :class:`~nabench.oneshot.steps.BilevelStep` (optimizers, alpha objective, smoothing);
+:func:`run_epochs`
 alternates alpha and weight steps over the search splits, steps the cosine schedule once per epoch
 and hands an :class:`EpochStats` to a callback after every epoch (which derives the discrete
 architecture and writes the records, see :mod:`nabench.oneshot.runner`).
@@ -38,6 +39,7 @@ CUDA_CHUNK = 8
 
 class SearchDiverged(NabenchError):
     """The losses became NaN or infinite; the message names the settings to lower."""
+
 
 STREAMS = ("init", "train_order", "valid_order", "neighbors", "smoothing")
 
