@@ -23,11 +23,14 @@ from nabench.oneshot.neighbors import Neighborhood, neighborhood_weights, sample
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+def upcast(t: torch.Tensor) -> torch.Tensor:
+    """Half-precision tensors (from autocast) as float32; float32 and float64 unchanged."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
 def group_losses(logits: torch.Tensor, y: torch.Tensor, groups: int) -> torch.Tensor:
     """Mean cross-entropy per architecture group: logits (G*N, C), labels (N,) -> (G,)."""
-    if logits.dtype in (torch.float16, torch.bfloat16):
-        logits = logits.float()
-    loss = F.cross_entropy(logits, y.repeat(groups), reduction="none")
+    loss = F.cross_entropy(upcast(logits), y.repeat(groups), reduction="none")
     return loss.view(groups, -1).mean(dim=1)
 
 

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from nabench.oneshot.objectives import CenterObjective, NeighborhoodObjective
+from nabench.oneshot.objectives import CenterObjective, NeighborhoodObjective, upcast
 from nabench.oneshot.smoothing import random_smoothing
 
 FINITE_DIFF_R = 0.01
@@ -69,7 +69,7 @@ class BilevelStep:
         return forward
 
     def _train_loss(self, forward: Callable, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(forward(x, self.net.alpha.softmax(dim=-1)).float(), y)
+        return F.cross_entropy(upcast(forward(x, self.net.alpha.softmax(dim=-1))), y)
 
     # ---------------------------------------------------------------- steps
     def arch_step(self, xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor, yv: torch.Tensor) -> torch.Tensor:
@@ -119,7 +119,7 @@ class BilevelStep:
     def weight_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Update the supernet weights; returns (loss, number correct), both detached tensors."""
         self.w_opt.zero_grad(set_to_none=True)
-        logits = self._forward(x, self.train_weights()).float()
+        logits = upcast(self._forward(x, self.train_weights()))
         loss = F.cross_entropy(logits, y)
         loss.backward()
         if self.grad_clip > 0:
