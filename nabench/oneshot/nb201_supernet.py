@@ -134,6 +134,7 @@ class NB201Supernet(nn.Module):
         groups = w.shape[0]
         # The stem does not depend on the architecture: run it once, then copy for each group.
         h = self.stem_bn(self.stem(x))
+        w = w.to(h.dtype)  # the compute dtype (bf16 under autocast): cast the op weights once, not per use
         if groups > 1:
             h = h.repeat(groups, 1, 1, 1)
             if x.is_contiguous(memory_format=torch.channels_last):

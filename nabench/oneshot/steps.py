@@ -13,8 +13,10 @@ with ``v = dL_val(w', alpha)/dw'``, ``w+- = w +- R v`` and ``R = 0.01 / ||v||``.
 algorithm's objective (so NA-DARTS can be second order too); the train losses use ``softmax(alpha)``.
 
 The weight step runs the supernet under ``softmax(alpha)`` (perturbed for SDARTS-RS), clips the
-gradient norm and takes an SGD step. Under bf16 autocast (CUDA) the forward passes run in bfloat16;
-losses, softmax and optimizer state stay float32.
+gradient norm and takes an SGD step. Under bf16 autocast (CUDA) the forward passes run in bfloat16,
+including the op weights inside the supernet (so alpha's gradient carries bfloat16 rounding, about
+3 significant digits, which Adam's normalized steps tolerate); alpha, its softmax, the losses and the
+optimizer states stay float32.
 """
 
 from __future__ import annotations
