@@ -79,6 +79,8 @@ def test_search_darts_space_gives_a_trainable_genotype(cifar_root, data_dir, tmp
     (["--algo", "darts-1st", "--order", "2"], "darts-2nd"),
     (["--algo", "na-darts", "--radius", "9"], "--radius 9"),
     (["--dataset", "mnist"], "unknown --dataset"),
+    (["--workers", "-1"], "--workers"),
+    (["--mass-fraction", "0"], "--mass-fraction"),
     (["--device", "cuda"], "--device cpu"),
 ])
 def test_user_mistakes_are_one_line_errors(cifar_root, data_dir, tmp_path, capsys, extra, message):

@@ -115,6 +115,8 @@ def _search(args: argparse.Namespace) -> int:
     from nabench.errors import ConfigError
 
     cfg = _config(args)
+    if args.workers is not None and args.workers < 0:
+        raise ConfigError(f"--workers must be >= 0 (0 loads data in the main process), got {args.workers}")
     bench = None
     if cfg.space == "201" and not args.no_lookup:
         import nabench.tables
