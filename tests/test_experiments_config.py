@@ -59,7 +59,7 @@ def test_grid_from_toml(tmp_path):
 def test_make_cell_defaults():
     c = make_cell("nats", "cifar10", "NA_REINFORCE")
     assert c.searcher == "na-reinforce" and c.base == "reinforce" and c.params == {"lr": 0.01, "momentum": 0.9}
-    assert make_cell("nb201", None, "reinforce").params["lr"] == 0.001
+    assert make_cell("nb201", None, "reinforce", overrides={"params": {"reinforce": {"lr": 0.1}}}).params["lr"] == 0.1
 
 
 def base(**experiment):

@@ -8,8 +8,8 @@ baseline, a bias-corrected exponential moving average with momentum 0.9, is upda
 
 The gradient of that loss is ``-(onehot(arch) - softmax(theta)) * advantage`` per edge, so the policy
 needs no autograd; it is written with numpy to keep :mod:`nabench.search` importable without torch.
-The learning rate defaults to 0.01, the value of NATS-Bench's scripts (NAS-Bench-201's script
-example uses 0.001; the protocol presets name their own).
+The learning rate defaults to 0.01, the value of NATS-Bench's scripts and the smallest of
+NAS-Bench-201's grid (0.01..0.5).
 """
 
 from __future__ import annotations
