@@ -19,7 +19,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 
 import nabench
 from nabench.experiments import load_grid, run_grid

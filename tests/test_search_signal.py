@@ -103,3 +103,14 @@ def test_a_search_queries_only_the_validation_split():
         run_search(registry.make(base, space, r1), scorer, Budget("queries", 60, "keep"))
     assert set(syn.queries) == {("cifar100", "x-valid", 12)}
     assert not any(isinstance(o, SyntheticBenchmark) for o in reachable(sig))
+
+
+def test_search_stack_imports_without_torch():
+    """The search and experiment modules are tabular core: they must import with torch unavailable."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None; import nabench.neighborhood, nabench.search, "
+            "nabench.experiments, nabench.commands.run, nabench.search.synthetic; print('ok')")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
