@@ -106,11 +106,11 @@ def test_a_search_queries_only_the_validation_split():
 
 
 def test_search_stack_imports_without_torch():
-    """The search and experiment modules are tabular core: they must import with torch unavailable."""
+    """The search and experiment modules are tabular core: importing them must not import torch."""
     import subprocess
     import sys
 
-    code = ("import sys; sys.modules['torch'] = None; import nabench.neighborhood, nabench.search, "
-            "nabench.experiments, nabench.commands.run, nabench.search.synthetic; print('ok')")
+    code = ("import sys; import nabench.neighborhood, nabench.search, nabench.experiments, nabench.commands.run, "
+            "nabench.search.synthetic; print('torch' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
+    assert res.returncode == 0 and res.stdout.strip() == "False", res.stderr
