@@ -17,7 +17,7 @@ from nabench import __version__
 from nabench.errors import NabenchError
 
 #: Subcommand modules, in the order ``nabench --help`` lists them.
-COMMANDS: tuple[str, ...] = ("data", "query", "analyze", "plot", "train", "search", "run")
+COMMANDS: tuple[str, ...] = ("data", "query", "run", "search", "train", "analyze", "plot")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One BLAS / torch thread per test worker: with `-n 2` on 2 cores, more threads oversubscribe the
+    CPU and slow small torch steps by 10x or more."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The folder of canonical tables (``../shared/data`` or ``$NABENCH_SHARED_DATA``)."""
