@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One prepared GPU check for issues 5 and 6 (about 5 minutes on an H100/H200), run from the repo root
+# on the device machine:  NABENCH_DATA=.gl/nabench-data bash benchmarks/gpu_check.sh OUTDIR
+# Needs the table store built beforehand on the CPU machine:
+#   NABENCH_DATA=.gl/nabench-data nabench data fetch --mirror ../shared/data/upstream
+# Each step has its own time limit, so one failure does not lose the others' numbers.
+# Knobs for a dry run on a CPU: DEVICE=cpu STEPS=1 N_TRAIN=256 EPOCHS=1.
+set -u
+OUT=${1:?usage: gpu_check.sh OUTDIR}
+DEVICE=${DEVICE:-cuda}; STEPS=${STEPS:-}; N_TRAIN=${N_TRAIN:-12800}; EPOCHS=${EPOCHS:-2}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+mkdir -p "$OUT"; rm -rf /tmp/train201
+steps() { [ -n "$STEPS" ] && echo "--steps $STEPS"; }
+run() { local limit=$1; shift; echo "=== $* (limit ${limit}s)"; local t=$(date +%s)
+        timeout "$limit" "$@"; echo "=== exit $? after $(( $(date +%s) - t )) s"; }
+
+python3 -c "import torch; print('torch', torch.__version__, 'device', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')"
+run 150 python3 benchmarks/gpu_train_throughput.py --device "$DEVICE" $(steps) --json "$OUT/gpu_train_throughput.json"
+run 180 python3 benchmarks/gpu_search_throughput.py --device "$DEVICE" $(steps) --json "$OUT/gpu_search_throughput.json"
+python3 -c "import numpy as np; from pathlib import Path; from nabench.vision.synthetic import write_cifar; \
+write_cifar(Path('/tmp/synth'), 'cifar10', $N_TRAIN, 512, np.random.default_rng(0))"
+run 90 python3 -m nabench.cli search --space 201 --algo na-darts --dataset cifar10 --epochs "$EPOCHS" \
+    --data-root /tmp/synth --out /tmp/s201 --device "$DEVICE" --overwrite
+run 50 python3 -m nabench.cli search --space darts --algo na-darts --dataset cifar10 --epochs 1 --steps-per-epoch 20 \
+    --data-root /tmp/synth --out /tmp/sdarts --device "$DEVICE" --overwrite
+run 50 python3 -m nabench.cli train --arch "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|" \
+    --dataset cifar10 --preset nb201-200 --epochs "$EPOCHS" --data-root /tmp/synth --out /tmp/train201 --device "$DEVICE"
+mkdir -p "$OUT/search-201" "$OUT/search-darts" "$OUT/train-201"
+cp /tmp/s201/epochs.csv /tmp/s201/result.json "$OUT/search-201/" 2>/dev/null
+cp /tmp/sdarts/epochs.csv /tmp/sdarts/result.json "$OUT/search-darts/" 2>/dev/null
+cp /tmp/train201/final.json "$OUT/train-201/" 2>/dev/null
+ls -R "$OUT"
