@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, cfg, kind in chosen:
         row = measure(name, cfg, kind, device, args.batch_size, args.steps, warmup)
         rows.append(row)
+        print(f"measured {name}: {row['step_ms']:.1f} ms/iteration, {row['images_per_s']:.0f} img/s", flush=True)
     base = rows[0]
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.machine()} CPU"
     print(f"device {device} ({name}), batch {args.batch_size}, {args.steps} timed steps after {warmup} warm-up steps")
