@@ -16,7 +16,7 @@ run() { local limit=$1; shift; echo "=== $* (limit ${limit}s)"; local t=$(date +
 
 python3 -c "import torch; print('torch', torch.__version__, 'device', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')"
 run 150 python3 benchmarks/gpu_train_throughput.py --device "$DEVICE" $(steps) --json "$OUT/gpu_train_throughput.json"
-run 180 python3 benchmarks/gpu_search_throughput.py --device "$DEVICE" $(steps) --json "$OUT/gpu_search_throughput.json"
+run 180 python3 benchmarks/gpu_search_throughput.py --device "$DEVICE" --space 201 --steps ${STEPS:-10} --warmup 3 --json "$OUT/gpu_search_throughput.json"
 python3 -c "import numpy as np; from pathlib import Path; from nabench.vision.synthetic import write_cifar; \
 write_cifar(Path('/tmp/synth'), 'cifar10', $N_TRAIN, 512, np.random.default_rng(0))"
 run 90 python3 -m nabench.cli search --space 201 --algo na-darts --dataset cifar10 --epochs "$EPOCHS" \
