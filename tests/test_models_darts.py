@@ -9,7 +9,6 @@ from nabench.models.darts_net import network_cifar, network_imagenet
 from nabench.spaces.darts import DARTS_V2, Genotype, GenotypeError, parse
 
 # One intra-op thread: with two test workers on two cores, more threads oversubscribe and spin.
-torch.set_num_threads(1)
 
 
 def test_darts_v2_cifar10_has_the_published_3_3m_parameters() -> None:

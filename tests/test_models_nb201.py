@@ -14,7 +14,6 @@ from nabench.models.nb201_net import InferCell, NB201Net, count_parameters
 from nabench.spaces import nb201
 
 # One intra-op thread: with two test workers on two cores, more threads oversubscribe and spin.
-torch.set_num_threads(1)
 
 #: Table column -> class count of the network trained on that dataset.
 PARAM_COLUMNS = {"cifar10_valid_params_mb": 10, "cifar100_params_mb": 100, "imagenet16_params_mb": 120}

@@ -15,13 +15,6 @@ from nabench.spaces import darts, nb201
 from nabench.vision.synthetic import write_cifar
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture(scope="module")
 def cifar_root(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -15,13 +15,6 @@ from nabench.oneshot.runner import run_search
 BEST_C10 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def test_lookup_maps_each_search_dataset_to_its_valid_and_test_splits(bench):
     row = lookup.lookup(bench, BEST_C10, "cifar10")

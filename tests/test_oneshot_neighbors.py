@@ -16,13 +16,6 @@ from nabench.oneshot.smoothing import random_smoothing
 from nabench.spaces import nb201
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _probs(seed: int = 0, shape: tuple[int, int] = (6, 5)) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).mul(2).softmax(-1)

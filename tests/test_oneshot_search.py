@@ -18,13 +18,6 @@ from nabench.oneshot.runner import run_search
 from nabench.spaces import darts, nb201
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture(scope="module")
 def digits() -> tuple[list, list]:

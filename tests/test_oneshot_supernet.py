@@ -15,13 +15,6 @@ from nabench.oneshot.reference import ReferenceNB201Supernet, copy_into_fused
 from nabench.spaces import darts, nb201
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _pair(seed: int = 0, C: int = 4, N: int = 1):
     g = torch.Generator().manual_seed(seed)

@@ -12,7 +12,6 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 
 # One intra-op thread: with two test workers on two cores, more threads oversubscribe and spin.
-torch.set_num_threads(1)
 
 
 def _load(name: str) -> ModuleType:

@@ -14,7 +14,6 @@ from nabench.cli import main
 from nabench.vision import synthetic
 
 # One intra-op thread: with two test workers on two cores, more threads oversubscribe and spin.
-torch.set_num_threads(1)
 
 TOP = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 

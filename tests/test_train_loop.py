@@ -20,7 +20,6 @@ from nabench.vision.datasets import build_dataset
 from nabench.vision.loaders import make_loader
 
 # One intra-op thread: with two test workers on two cores, more threads oversubscribe and spin.
-torch.set_num_threads(1)
 
 TOP = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 TINY_NB201 = NetworkSpec("nb201", TOP, "cifar10", channels=4, layers=1)

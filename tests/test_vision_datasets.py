@@ -20,7 +20,6 @@ from nabench.vision.archives import DownloadError, load_pickle
 from nabench.vision.datasets import INFO, build_dataset, num_classes
 
 # One intra-op thread: with two test workers on two cores, more threads oversubscribe and spin.
-torch.set_num_threads(1)
 
 
 @pytest.fixture

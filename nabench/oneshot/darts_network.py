@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from nabench.models.ops import DARTS_OPS, FactorizedReduce, ReLUConvBN
+from nabench.oneshot.layers import Supernet
 from nabench.oneshot.nb201_supernet import as_groups
 from nabench.spaces import darts
 
@@ -66,7 +67,7 @@ class DartsSearchCell(nn.Module):
         return torch.cat(states[2:], dim=1)
 
 
-class DartsSearchNetwork(nn.Module):
+class DartsSearchNetwork(Supernet):
     """The DARTS supernet; ``forward(x, weights)`` with op weights of shape (28, 8) (or (1, 28, 8))."""
 
     n_edges = 2 * darts.N_EDGES
@@ -93,9 +94,6 @@ class DartsSearchNetwork(nn.Module):
         self.cells = nn.ModuleList(cells)
         self.classifier = nn.Linear(c_p, num_classes)
         self.alpha = nn.Parameter(torch.zeros(self.n_edges, self.n_ops))
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for name, p in self.named_parameters() if name != "alpha"]
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         w = as_groups(weights, self.n_edges, self.n_ops)

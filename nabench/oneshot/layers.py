@@ -120,3 +120,13 @@ def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
                 for p in mod.parameters(recurse=False):
                     if p.dim() >= 2:
                         nn.init.kaiming_uniform_(p, a=math.sqrt(5), generator=generator)
+
+
+class Supernet(nn.Module):
+    """Base of the search networks: architecture parameters ``alpha`` next to the ordinary weights."""
+
+    alpha: nn.Parameter
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        """All parameters except ``alpha`` (what the weight optimizer updates)."""
+        return [p for name, p in self.named_parameters() if name != "alpha"]

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nabench.oneshot.layers import GroupedBatchNorm, ReductionBlock, grouped_batch_norm
+from nabench.oneshot.layers import GroupedBatchNorm, ReductionBlock, Supernet, grouped_batch_norm
 from nabench.spaces import nb201
 
 #: Edge index (string order) of the edge ``target <- source``.
@@ -96,7 +96,7 @@ class FusedSearchCell(nn.Module):
         return node
 
 
-class NB201Supernet(nn.Module):
+class NB201Supernet(Supernet):
     """The NAS-Bench-201 search network with ``alpha`` (6, 5) shared by all cells.
 
     ``forward(x, weights)`` takes op weights (after softmax, or perturbed/neighbor versions) of shape
@@ -124,10 +124,6 @@ class NB201Supernet(nn.Module):
         self.last_bn = GroupedBatchNorm(c_prev, affine=True)
         self.classifier = nn.Linear(c_prev, num_classes)
         self.alpha = nn.Parameter(torch.zeros(self.n_edges, self.n_ops))
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        """All parameters except ``alpha`` (what the weight optimizer updates)."""
-        return [p for name, p in self.named_parameters() if name != "alpha"]
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         w = as_groups(weights, self.n_edges, self.n_ops)

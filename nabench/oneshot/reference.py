@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from nabench.models.ops import NB201_OPS, ResNetBasicBlock
+from nabench.oneshot.layers import Supernet
 from nabench.oneshot.nb201_supernet import NB201Supernet, as_groups
 from nabench.spaces import nb201
 
@@ -41,7 +42,7 @@ class ReferenceCell(nn.Module):
         return nodes[-1]
 
 
-class ReferenceNB201Supernet(nn.Module):
+class ReferenceNB201Supernet(Supernet):
     """Per-edge NAS-Bench-201 supernet with the same interface as ``NB201Supernet`` (``G`` must be 1)."""
 
     n_edges = nb201.N_EDGES
@@ -63,9 +64,6 @@ class ReferenceNB201Supernet(nn.Module):
         self.last_bn = nn.BatchNorm2d(c_prev, track_running_stats=False)
         self.classifier = nn.Linear(c_prev, num_classes)
         self.alpha = nn.Parameter(torch.zeros(self.n_edges, self.n_ops))
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for name, p in self.named_parameters() if name != "alpha"]
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         w = as_groups(weights, self.n_edges, self.n_ops)
