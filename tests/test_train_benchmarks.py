@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from types import ModuleType
 
-import torch
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from nabench.cli import main
 from nabench.vision import synthetic

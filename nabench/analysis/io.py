@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from nabench.atomic import atomic_write
 from nabench.errors import ConfigError, DataNotFoundError, IntegrityError
 
 STUDY_GLOB = "flatness_*_*.csv"
@@ -25,15 +24,8 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
         p.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ConfigError(f"cannot create the output folder {p.parent}: {e.strerror}; pick another --out") from e
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            df.to_csv(f, index=False, float_format="%.6g")
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(p, "w", newline="") as f:
+        df.to_csv(f, index=False, float_format="%.6g")
     return p
 
 
@@ -58,9 +50,3 @@ def read_study_tables(folder: str | Path) -> pd.DataFrame:
             raise IntegrityError(f"{f} lacks the columns {sorted(need - set(t.columns))}; remake it with `nabench analyze flatness`")
         parts.append(t)
     return pd.concat(parts, ignore_index=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

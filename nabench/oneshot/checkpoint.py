@@ -9,12 +9,12 @@ state: seeded loaders are ordered by the epoch number (see :func:`nabench.onesho
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from nabench.atomic import atomic_write
 from nabench.errors import ConfigError, IntegrityError
 from nabench.oneshot.objectives import NeighborhoodObjective
 from nabench.oneshot.steps import BilevelStep
@@ -37,9 +37,8 @@ def save(path: Path, epoch: int, config: dict[str, Any], step: BilevelStep,
                           if isinstance(step.objective, NeighborhoodObjective) else None),
         "smoothing_gen": step.generator.get_state() if step.generator is not None else None,
     }
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        torch.save(state, f)
 
 
 def load(path: Path, config: dict[str, Any], step: BilevelStep,

@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
+from nabench.atomic import atomic_write, write_text
 from nabench.errors import ConfigError
 
 FILES: tuple[str, ...] = ("config.json", "epochs.csv", "checkpoint.pt", "result.json")
@@ -43,9 +44,7 @@ def prepare_out_dir(out: str | os.PathLike[str], overwrite: bool) -> Path:
 
 def write_json(path: Path, obj: Any) -> None:
     """Write JSON atomically (a temporary file renamed into place)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
 class EpochCSV:
@@ -55,12 +54,10 @@ class EpochCSV:
     def __init__(self, path: Path, fields: Iterable[str], rows: Iterable[dict[str, Any]] = ()) -> None:
         self.path = path
         self.fields = list(fields)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", newline="") as f:
+        with atomic_write(path, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=self.fields)
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(tmp, path)
 
     def append(self, row: dict[str, Any]) -> None:
         unknown = set(row) - set(self.fields)

@@ -10,46 +10,26 @@ tensors and plain containers are rebuilt, never arbitrary objects.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from nabench.atomic import atomic_write, write_text
 from nabench.errors import IntegrityError
 
 FORMAT = 1
 
 
 def save_atomic(obj: Any, path: Path) -> None:
-    """``torch.save(obj)`` to ``path`` via a temporary file and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``torch.save(obj)`` to ``path`` atomically (see :mod:`nabench.atomic`)."""
+    with atomic_write(path) as f:
+        torch.save(obj, f)
 
 
 def write_text_atomic(text: str, path: Path) -> None:
     """Write a small text file (metrics CSV, JSON summary) atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, text)
 
 
 def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
