@@ -182,6 +182,8 @@ class TabularBenchmark:
         return ds, schema.check_split(ds, split), schema.check_fidelity(fidelity, self.fidelities)
 
     def _indices(self, archs: Any) -> tuple[np.ndarray, bool]:
+        if isinstance(archs, (int, np.integer)) and 0 <= archs < self.n_archs:  # fast path for one index
+            return np.array([archs], dtype=np.int64), True
         if isinstance(archs, (int, np.integer, str)):
             return np.atleast_1d(self.order.resolve(archs)).astype(np.int64), True
         if isinstance(archs, tuple) and len(archs) == self.tuple_len and all(

@@ -17,6 +17,7 @@ Validation functions raise :class:`~nabench.errors.ConfigError` listing the vali
 from __future__ import annotations
 
 import difflib
+from functools import lru_cache
 
 from nabench.errors import ConfigError
 
@@ -80,6 +81,7 @@ def check_query(dataset: object, split: object, fidelity: object) -> tuple[str, 
     return ds, check_split(ds, split), check_fidelity(fidelity)
 
 
+@lru_cache(maxsize=1024)
 def key(*parts: object) -> str:
     """Name of an array in the store, e.g. ``key('acc', 'cifar100', 'x-valid', 200, 'mean')``."""
     return ".".join(str(p) for p in parts)
