@@ -92,3 +92,13 @@ def test_console_script_and_env_var(fresh, tmp_path):
     res = subprocess.run([exe, "query", "857", "--dataset", "ImageNet16-120", "--split", "x-test", "--fidelity", "200"],
                          capture_output=True, text=True, env=env, timeout=60)
     assert res.returncode == 0 and "47.3111" in res.stdout
+
+
+def test_import_force_flag_replaces_a_larger_store(fresh, mirror, capsys):
+    folder = mirror / "nats_official_sample" / "NATS-tss-v1_0-3ffb9-simple"
+    code, _, err = run(capsys, "data", "import", str(folder), "--data-dir", str(fresh))
+    assert code == 2 and "--force" in err
+    code, out, _ = run(capsys, "data", "import", str(folder), "--data-dir", str(fresh), "--force")
+    assert code == 0 and "imported 3 architectures" in out
+    code, out, _ = run(capsys, "data", "info", "--data-dir", str(fresh))
+    assert "3 of 15625" in out

@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Import a NATS-Bench tss folder (NATS-tss-v1_0-3ffb9-simple), a NAS-Bench-201 "
                                     ".pth, or a hardware-latency table (HELP folder of <device>.pt, or its CSV).")
     i.add_argument("path", metavar="PATH")
+    i.add_argument("--force", action="store_true",
+                   help="replace an installed store that covers more architectures than the import")
     add_data_dir(i)
     i.set_defaults(func=_import)
 
@@ -58,7 +60,7 @@ def _import(args: argparse.Namespace) -> int:
     from nabench.tables import official
 
     root = paths.data_dir(args.data_dir)
-    result = official.import_path(args.path, root)
+    result = official.import_path(args.path, root, force=args.force)
     print(result)
     return 0
 
@@ -91,7 +93,7 @@ def _describe(target: Path, as_json: bool) -> None:
     bench = BENCHMARKS[target.name](st)
     print(f"store {target.name}: {target} (made by {meta['made_by']}, {meta['created']}, nabench {meta['nabench_version']}, "
           f"checksum {st.checksum})")
-    print(f"architectures: {int(bench._present.sum())} of {bench.n_archs}")
+    print(f"architectures: {bench.n_present} of {bench.n_archs}")
     rows: dict[tuple[str, str, int], set[str]] = {}
     for metric, ds, sp, fid, kind in bench.available():
         rows.setdefault((f"{metric} {ds}", sp, fid), set()).add(kind)

@@ -31,7 +31,7 @@ def _query(args: argparse.Namespace) -> int:
     import nabench
 
     bench = nabench.load(args.benchmark, args.data_dir)
-    ds, sp, fid = bench._check(args.dataset, args.split, args.fidelity)
+    ds, sp, fid = bench.check_query(args.dataset, args.split, args.fidelity)
     arch = args.arch.strip()
     if arch.lstrip("-").isdigit():
         idx = int(bench.resolve(int(arch))[0])

@@ -66,13 +66,18 @@ class TabularBenchmark:
         """Official indices (int64 array) of indices, strings or an ``(n, 6)`` op array."""
         return np.atleast_1d(self.order.resolve(archs))
 
+    @property
+    def n_present(self) -> int:
+        """Number of architectures the store holds (all of them, unless imported from a partial source)."""
+        return int(self._present.sum())
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.path}, {int(self._present.sum())} archs, checksum {self.checksum})"
+        return f"{type(self).__name__}({self.path}, {self.n_present} archs, checksum {self.checksum})"
 
     # ------------------------------------------------------------------ what is stored
     def has(self, metric: str, dataset: str, split: str, fidelity: int, per_seed: bool = False) -> bool:
         """Whether the store holds this quantity (after validating the names)."""
-        ds, sp, fid = self._check(dataset, split, fidelity)
+        ds, sp, fid = self.check_query(dataset, split, fidelity)
         return key(metric, ds, sp, fid, "seed" if per_seed else "mean") in self._a
 
     def available(self) -> list[tuple[str, str, str, int, str]]:
@@ -116,7 +121,7 @@ class TabularBenchmark:
     def curve(self, archs: Any, *, dataset: str, split: str, fidelity: int, seed: int | str = "mean",
               metric: str = "acc") -> np.ndarray:
         """Per-epoch values, ``(n, epochs)`` (official imports only): a seed value or the seed mean."""
-        ds, sp, fid = self._check(dataset, split, fidelity)
+        ds, sp, fid = self.check_query(dataset, split, fidelity)
         if metric not in schema.METRICS:
             raise ConfigError(f"unknown metric {metric!r}; valid metrics are {', '.join(schema.METRICS)}")
         curves = self._store.curves()
@@ -177,7 +182,8 @@ class TabularBenchmark:
         return self._lookup(key("device_latency", device), archs, f"latency on {device}")
 
     # ------------------------------------------------------------------ internals
-    def _check(self, dataset: Any, split: Any, fidelity: Any) -> tuple[str, str, int]:
+    def check_query(self, dataset: Any, split: Any, fidelity: Any) -> tuple[str, str, int]:
+        """Validate (dataset, split, fidelity) for this benchmark; returns them normalized."""
         ds = schema.check_dataset(dataset)
         return ds, schema.check_split(ds, split), schema.check_fidelity(fidelity, self.fidelities)
 
@@ -222,7 +228,7 @@ class TabularBenchmark:
             ) from None
 
     def _metric(self, metric: str, archs: Any, dataset: str, split: str, fidelity: int, seed: Seed) -> np.ndarray:
-        ds, sp, fid = self._check(dataset, split, fidelity)
+        ds, sp, fid = self.check_query(dataset, split, fidelity)
         what = f"{'accuracy' if metric == 'acc' else 'loss'} for {ds} split {sp} at fidelity {fid}"
         if isinstance(seed, str):
             if seed != "mean":
@@ -257,7 +263,7 @@ class TabularBenchmark:
             bad = idx[np.flatnonzero(np.isnan(out))]
             missing = ~self._present[bad]
             reason = (f"architecture {int(bad[missing][0])} is not in this store (it holds "
-                      f"{int(self._present.sum())} architectures)" if missing.any()
+                      f"{self.n_present} architectures)" if missing.any()
                       else f"architecture {int(bad[0])} has no value")
             raise NotAvailableError(f"{reason}: no {what}")
 

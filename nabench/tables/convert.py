@@ -27,6 +27,7 @@ Reading the pickles happens only here, once, after their sha256 matched the mani
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import pickle
@@ -85,8 +86,6 @@ def _read_package_pickles(mirror: Path | None) -> dict[str, dict]:
                 raise DataNotFoundError(f"{path} is missing: reinstall with `pip install --force-reinstall "
                                         f"{pkg.name}=={pkg.version}`")
             blobs[name] = path.read_bytes()
-    import hashlib
-
     for name, blob in blobs.items():
         digest = hashlib.sha256(blob).hexdigest()
         if digest != pkg.files[name]:

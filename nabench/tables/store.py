@@ -33,6 +33,7 @@ import numpy as np
 
 from nabench import __version__
 from nabench.errors import DataNotFoundError, IntegrityError
+from nabench.tables.manifest import sha256_file
 
 FORMAT = 1
 ARRAYS, CURVES, META = "arrays.bin", "curves.npz", "meta.json"
@@ -95,13 +96,6 @@ class _LazyNpz:
 
     def __bool__(self) -> bool:
         return bool(self._npz.files)
-
-
-def manifest_sha256(path: Path) -> str:
-    """Streaming sha256 of a (possibly large) file."""
-    from nabench.tables.manifest import sha256_file
-
-    return sha256_file(path)
 
 
 def _sha256(data: bytes) -> str:
@@ -171,7 +165,7 @@ def write(path: Path, arrays: dict[str, np.ndarray], *, provenance: dict[str, st
         files[ARRAYS] = _sha256(blob)
         if curves:
             np.savez(tmp / CURVES, **{k: curves[k] for k in curves.keys()})
-            files[CURVES] = manifest_sha256(tmp / CURVES)
+            files[CURVES] = sha256_file(tmp / CURVES)
         meta = {
             "format": FORMAT,
             "benchmark": path.name,
@@ -212,7 +206,7 @@ def verify(path: Path) -> list[str]:
     curves_sha = store.meta["files"].get(CURVES)
     if curves_sha is not None:
         try:
-            if manifest_sha256(path / CURVES) != curves_sha:
+            if sha256_file(path / CURVES) != curves_sha:
                 problems.append(f"the store file {path / CURVES} failed its checksum; {FIX}")
         except FileNotFoundError:
             problems.append(f"the store file {path / CURVES} is missing; {FIX}")
