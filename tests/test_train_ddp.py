@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from nabench.train.distributed import setup
+from nabench.train.distributed import setup, teardown
 from nabench.train.recipes import get_recipe
 from nabench.train.trainer import TrainOptions, Trainer
 from nabench.vision.datasets import build_dataset
@@ -44,7 +44,10 @@ env = setup("cpu")
 recipe = get_recipe("nb201-12").override(epochs=2, batch_size=16)
 train = build_dataset("cifar10", root, "train", augment=True)
 test = build_dataset("cifar10", root, "test")
-Trainer(build, train, test, recipe, out, env, TrainOptions(seed=5, workers=0, progress=False), {"net": "tiny"}).fit()
+try:
+    Trainer(build, train, test, recipe, out, env, TrainOptions(seed=5, workers=0, progress=False), {"net": "tiny"}).fit()
+finally:
+    teardown(env)  # as nabench.train.run does: exiting with a live gloo group can abort the process
 '''
 
 
