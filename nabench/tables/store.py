@@ -4,16 +4,26 @@ Layout of ``<data_dir>/<name>/``:
 
 * ``arrays.bin``: the named arrays (``ops``, ``acc.<dataset>.<split>.<fidelity>.mean``, ``...seed``
   with one column per seed, ``time.<dataset>.<fidelity>``, ``params.<dataset>``, ...) back to back,
-  each 64-byte aligned; ``meta.json`` lists each one's dtype, shape and offset. Loading is one read
-  and zero-copy ``numpy.frombuffer`` views (read-only, so nobody can change the benchmark by
+  each 64-byte aligned; ``meta.json``'s ``index`` lists each one's dtype, shape and offset. Loading is
+  one read and zero-copy ``numpy.frombuffer`` views (read-only, so nobody can change the benchmark by
   accident); nothing in the file is ever executed or unpickled.
 * ``curves.npz`` (official imports only): per-epoch curves, read lazily on first use.
-* ``meta.json``: format version, how the store was made, sha256 of every file above, the sha256 of
-  the upstream sources, and a provenance note per array.
+* ``meta.json``: format version, how the store was made, sha256 of every file above and of the index,
+  the sha256 of the upstream sources, and a provenance note per array.
+
+Every byte that decides a value is verified on every load (decision, issue 12): the sha256 of
+``arrays.bin`` *and* the sha256 of the index (names, dtypes, shapes, offsets) are recorded in
+``meta["files"]`` and checked, so swapping two offsets in ``meta.json`` is refused like a flipped byte
+in ``arrays.bin``; the store checksum (which run manifests record) is computed over ``meta["files"]``
+and so changes with either. Hashing the ~9 MB ``arrays.bin`` costs about 5 ms of a ~10 ms load and
+the index a fraction of a millisecond (``benchmarks/tables_load.py``), cheap enough to do every time.
+``curves.npz`` (up to 1 GB for a full import) is hashed once per process on first use of the curves,
+not on load. Everything else in ``meta.json`` (provenance, notes, dates) describes values but does
+not decide them; its types are still checked, so that every command either works or says
+"corrupt store" with the command that fixes it.
 
 A store is written into a temporary folder and renamed into place, so an interrupted build leaves the
-previous store (or none) and never a half-written one. Loading verifies the sha256 of ``arrays.bin``
-(a few milliseconds) and reports a corrupt, truncated or tampered store with the command that fixes it.
+previous store (or none) and never a half-written one.
 """
 
 from __future__ import annotations
@@ -28,17 +38,33 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from nabench import __version__
-from nabench.errors import DataNotFoundError, IntegrityError
+from nabench import __version__, validate
+from nabench.errors import ConfigError, DataNotFoundError, IntegrityError
 from nabench.tables.manifest import sha256_file
 
-FORMAT = 1
+FORMAT = 2
 ARRAYS, CURVES, META = "arrays.bin", "curves.npz", "meta.json"
+#: Key in ``meta["files"]`` holding the sha256 of the index (see :func:`index_sha256`).
+INDEX = "meta.json:index"
 _ALIGN = 64
-FIX = "rebuild it with `nabench data fetch --force` (or `nabench data import PATH` for an imported store)"
+FIX = "run `nabench data fetch --force` to rebuild it (or `nabench data import PATH` again for an imported store)"
+#: dtype kinds an array of the store may have: bool, signed and unsigned integers, floats.
+_KINDS = "biuf"
+#: Keys of ``meta.json`` and the validator of each (values are checked, not trusted).
+_META_KEYS = ("format", "benchmark", "nabench_version", "created", "made_by", "sources", "files", "index",
+              "notes", "provenance")
+
+
+def corrupt(path: Path, detail: str) -> IntegrityError:
+    """The one error every command gives for a damaged store: what is wrong, and the command that fixes it."""
+    if len(detail) > 300:  # a damaged file can put megabytes into a repr; the message stays one short line
+        detail = detail[:300] + "..."
+    detail = " ".join(detail.split())
+    return IntegrityError(f"corrupt store at {path}: {detail}; {FIX}")
 
 
 @dataclass
@@ -52,20 +78,26 @@ class Store:
 
     @property
     def checksum(self) -> str:
-        """Short identifier of the store's content (sha256 over its files' sha256)."""
+        """Short identifier of the store's content: sha256 over the sha256 of its files and of its index."""
         blob = json.dumps(self.meta["files"], sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def curves(self) -> "_LazyNpz | dict[str, np.ndarray]":
         """Per-epoch curves (official imports), read member by member on first use; empty if none.
 
-        Curves can be large (about 1 GB for a full import), so they are not hashed on load: each
-        member's CRC is checked as it is read, and ``nabench data verify`` checks the whole file's sha256.
+        The file's sha256 is checked once, on the first call (curves can be about 1 GB, so not on load).
         """
         if CURVES not in self.meta["files"]:
             return {}
         if self._curves is None:
-            self._curves = _LazyNpz(self.path / CURVES)
+            target = self.path / CURVES
+            try:
+                ok = sha256_file(target) == self.meta["files"][CURVES]
+            except OSError as e:
+                raise corrupt(self.path, f"{CURVES} cannot be read ({type(e).__name__})") from None
+            if not ok:
+                raise corrupt(self.path, f"{CURVES} failed its checksum (corrupt, truncated or modified)")
+            self._curves = _LazyNpz(target)
         return self._curves
 
 
@@ -77,7 +109,7 @@ class _LazyNpz:
         try:
             self._npz = np.load(path, allow_pickle=False)
         except (OSError, ValueError, zipfile.BadZipFile) as e:
-            raise IntegrityError(f"the store file {path} cannot be read ({e}); {FIX}") from None
+            raise corrupt(path.parent, f"{path.name} cannot be read ({e})") from None
         self._cache: dict[str, np.ndarray] = {}
 
     def __contains__(self, name: object) -> bool:
@@ -88,7 +120,7 @@ class _LazyNpz:
             try:
                 self._cache[name] = self._npz[name]
             except (OSError, ValueError, zipfile.BadZipFile) as e:
-                raise IntegrityError(f"array {name} of {self.path} is corrupt ({e}); {FIX}") from None
+                raise corrupt(self.path.parent, f"array {name} of {self.path.name} cannot be read ({e})") from None
         return self._cache[name]
 
     def keys(self) -> list[str]:
@@ -102,25 +134,79 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_bin(path: Path, expected_sha: str, index: dict[str, list]) -> dict[str, np.ndarray]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise IntegrityError(f"the store file {path} is missing; {FIX}") from None
-    if _sha256(data) != expected_sha:
-        raise IntegrityError(f"the store file {path} failed its checksum (corrupt, truncated or modified); {FIX}")
-    try:
-        return {name: np.frombuffer(data, dtype=np.dtype(dt), count=int(np.prod(shape, dtype=np.int64)),
-                                    offset=off).reshape(shape)
-                for name, (dt, shape, off) in index.items()}
-    except (TypeError, ValueError) as e:
-        raise IntegrityError(f"the store index in {path.parent / META} does not match {path} ({e}); {FIX}") from None
+def index_sha256(index: dict[str, list]) -> str:
+    """sha256 of the index (name -> [dtype, shape, offset]) in a canonical JSON form."""
+    return _sha256(json.dumps(index, sort_keys=True, separators=(",", ":")).encode())
 
 
-def read(path: Path) -> Store:
-    """Load and verify the store in folder ``path``."""
+def _check_meta(path: Path, meta: Any) -> dict:
+    """Check the types of every key of ``meta.json`` (through :mod:`nabench.validate`)."""
+    try:
+        validate.table(META, meta)
+        missing = [k for k in _META_KEYS if k not in meta]
+        if missing:
+            raise ConfigError(f"{META} lacks the key(s) {', '.join(missing)}")
+        fmt = meta["format"]
+        if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt != FORMAT:
+            raise ConfigError(f"{META} has format {fmt}, this nabench reads format {FORMAT}")
+        validate.integer(f"{META} 'format'", fmt, minimum=FORMAT, maximum=FORMAT)
+        for k in ("benchmark", "nabench_version", "created", "made_by"):
+            validate.string(f"{META} {k!r}", meta[k])
+        for k in ("sources", "provenance"):
+            for name, value in validate.table(f"{META} {k!r}", meta[k]).items():
+                validate.string(f"{META} {k!r} entry {name!r}", value)
+        notes = meta["notes"]
+        if not isinstance(notes, list):
+            raise ConfigError(f"{META} 'notes' must be a list, got {type(notes).__name__}")
+        for note in notes:
+            validate.string(f"{META} note", note)
+        files = validate.table(f"{META} 'files'", meta["files"], keys=(ARRAYS, CURVES, INDEX))
+        for k in (ARRAYS, INDEX):
+            if k not in files:
+                raise ConfigError(f"{META} 'files' lacks {k!r}")
+        for k, v in files.items():
+            if not (isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v)):
+                raise ConfigError(f"{META} 'files' entry {k!r} is not a sha256, got {v!r}")
+        validate.table(f"{META} 'index'", meta["index"])
+    except ConfigError as e:
+        raise corrupt(path, str(e)) from None
+    return meta
+
+
+def _parse_index(path: Path, index: dict, size: int) -> dict[str, tuple[np.dtype, tuple[int, ...], int]]:
+    """(dtype, shape, offset) per array, every field checked; each array must lie inside ``arrays.bin``."""
+    out = {}
+    try:
+        for name, entry in index.items():
+            where = f"{META} index entry {name!r}"
+            if not (isinstance(entry, list) and len(entry) == 3):
+                raise ConfigError(f"{where} must be [dtype, shape, offset], got {entry!r}")
+            dt, shape, off = entry
+            validate.string(f"{where} dtype", dt)
+            try:
+                dtype = np.dtype(dt)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{where} has dtype {dt!r}, which is not a numpy dtype") from None
+            if dtype.kind not in _KINDS or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+                raise ConfigError(f"{where} has dtype {dt!r}; a store holds plain numbers only")
+            if not isinstance(shape, list):
+                raise ConfigError(f"{where} shape must be a list, got {shape!r}")
+            dims = tuple(validate.integer(f"{where} shape", d, minimum=0, maximum=size) for d in shape)
+            offset = validate.integer(f"{where} offset", off, minimum=0, maximum=size)
+            nbytes = int(np.prod(dims, dtype=object)) * dtype.itemsize
+            if offset + nbytes > size:
+                raise ConfigError(f"{where} reaches byte {offset + nbytes} but {ARRAYS} has {size} bytes")
+            out[name] = (dtype, dims, offset)
+    except ConfigError as e:
+        raise corrupt(path, str(e)) from None
+    return out
+
+
+def _load_meta(path: Path) -> dict:
     meta_path = path / META
-    if not meta_path.is_file():
+    if not meta_path.exists() and not meta_path.is_symlink():
+        if path.is_dir() and any(path.iterdir()):
+            raise corrupt(path, f"{META} is missing")
         raise DataNotFoundError(
             f"no nabench store at {path}. Build it with `nabench data fetch` (downloads the upstream files), "
             "`nabench data fetch --mirror DIR` (copies them from a folder, e.g. ../shared/data/upstream), or "
@@ -128,14 +214,36 @@ def read(path: Path) -> Store:
             "with --data-dir or $NABENCH_DATA"
         )
     try:
-        meta = json.loads(meta_path.read_text())
-        files = meta["files"]
-        if meta.get("format") != FORMAT:
-            raise IntegrityError(f"the store at {path} has format {meta.get('format')}, this nabench reads "
-                                 f"format {FORMAT}; {FIX}")
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise IntegrityError(f"the store description {meta_path} is unreadable ({e}); {FIX}") from None
-    arrays = _read_bin(path / ARRAYS, files[ARRAYS], meta.get("index", {}))
+        raw = meta_path.read_bytes()
+    except OSError as e:
+        raise corrupt(path, f"the store description {META} cannot be read ({type(e).__name__}: {e.strerror})") from None
+    try:
+        meta = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise corrupt(path, f"the store description {META} is unreadable (not UTF-8 text)") from None
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise corrupt(path, f"the store description {META} is unreadable (not JSON: {e})") from None
+    return _check_meta(path, meta)
+
+
+def read(path: Path) -> Store:
+    """Load and verify the store in folder ``path`` (every check is described in the module docstring)."""
+    path = Path(path)
+    meta = _load_meta(path)
+    files = meta["files"]
+    if index_sha256(meta["index"]) != files[INDEX]:
+        raise corrupt(path, f"the index in {META} (array names, dtypes, shapes, offsets) failed its checksum")
+    try:
+        data = (path / ARRAYS).read_bytes()
+    except FileNotFoundError:
+        raise corrupt(path, f"the store file {ARRAYS} is missing") from None
+    except OSError as e:
+        raise corrupt(path, f"the store file {ARRAYS} cannot be read ({type(e).__name__}: {e.strerror})") from None
+    if _sha256(data) != files[ARRAYS]:
+        raise corrupt(path, f"the store file {ARRAYS} failed its checksum (corrupt, truncated or modified)")
+    layout = _parse_index(path, meta["index"], len(data))
+    arrays = {name: np.frombuffer(data, dtype=dt, count=int(np.prod(shape, dtype=np.int64)), offset=off).reshape(shape)
+              for name, (dt, shape, off) in layout.items()}
     return Store(path=path, arrays=arrays, meta=meta)
 
 
@@ -144,8 +252,8 @@ def _bin_bytes(arrays: dict[str, np.ndarray]) -> tuple[bytes, dict[str, list]]:
     index = {}
     for name, arr in arrays.items():
         a = np.ascontiguousarray(arr)
-        if a.dtype.hasobject:
-            raise TypeError(f"array {name} holds Python objects; the store keeps plain numbers only")
+        if a.dtype.kind not in _KINDS or a.dtype.hasobject or a.dtype.fields is not None:
+            raise TypeError(f"array {name} has dtype {a.dtype}; the store keeps plain numbers only")
         pad = (-buf.tell()) % _ALIGN
         buf.write(b"\0" * pad)
         index[name] = [a.dtype.str, list(a.shape), buf.tell()]
@@ -154,8 +262,9 @@ def _bin_bytes(arrays: dict[str, np.ndarray]) -> tuple[bytes, dict[str, list]]:
 
 
 def write(path: Path, arrays: dict[str, np.ndarray], *, provenance: dict[str, str], made_by: str,
-          sources: dict[str, str], curves: dict[str, np.ndarray] | None = None, notes: list[str] | None = None) -> Store:
-    """Write a store into folder ``path`` atomically (replacing any previous one) and return it loaded."""
+          sources: dict[str, str], curves: Any = None, notes: list[str] | None = None) -> Store:
+    """Write a store into folder ``path`` atomically (replacing any previous one, even a damaged one)
+    and return it loaded. ``curves``: a mapping name -> array (``Store.curves()`` of another store works)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
@@ -163,6 +272,7 @@ def write(path: Path, arrays: dict[str, np.ndarray], *, provenance: dict[str, st
         blob, index = _bin_bytes(arrays)
         (tmp / ARRAYS).write_bytes(blob)
         files[ARRAYS] = _sha256(blob)
+        files[INDEX] = index_sha256(index)
         if curves:
             np.savez(tmp / CURVES, **{k: curves[k] for k in curves.keys()})
             files[CURVES] = sha256_file(tmp / CURVES)
@@ -178,18 +288,21 @@ def write(path: Path, arrays: dict[str, np.ndarray], *, provenance: dict[str, st
             "notes": notes or [],
             "provenance": provenance,
         }
-        (tmp / META).write_text(json.dumps(meta, indent=1, sort_keys=True))
+        (tmp / META).write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
         tmp.chmod(0o755)
         old = None
-        if path.exists():
+        if path.exists() or path.is_symlink():
             old = path.parent / f".{path.name}.old-{os.getpid()}"
             os.replace(path, old)
         os.replace(tmp, path)
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            if old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink()
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -199,17 +312,10 @@ def write(path: Path, arrays: dict[str, np.ndarray], *, provenance: dict[str, st
 def verify(path: Path) -> list[str]:
     """Problems found in the store at ``path`` (empty when intact); checks every file's sha256."""
     try:
-        store = read(path)
+        st = read(path)
+        st.curves()
     except (DataNotFoundError, IntegrityError) as e:
         return [str(e)]
-    problems = []
-    curves_sha = store.meta["files"].get(CURVES)
-    if curves_sha is not None:
-        try:
-            if sha256_file(path / CURVES) != curves_sha:
-                problems.append(f"the store file {path / CURVES} failed its checksum; {FIX}")
-        except FileNotFoundError:
-            problems.append(f"the store file {path / CURVES} is missing; {FIX}")
-    if "ops" not in store.arrays:
-        problems.append(f"the store at {path} has no architecture list ('ops'); {FIX}")
-    return problems
+    if "ops" not in st.arrays and "channels" not in st.arrays:
+        return [str(corrupt(path, "it has no architecture list ('ops' or 'channels')"))]
+    return []
