@@ -1,13 +1,36 @@
-"""Shared fixtures: the real tables from ../shared/data and a store built from its upstream mirror."""
+"""Shared fixtures: the real tables from ../shared/data, a store built from its upstream mirror, and a
+tiny synthetic store committed under tests/fixtures.
+
+Two kinds of store, two kinds of test:
+
+* ``data_dir`` / ``bench``: the store built from the real upstream files in ``../shared/data``
+  (``$NABENCH_SHARED_DATA``). Tests that check real numbers use these; without the folder they
+  *skip* with the reason (an outside contributor's clone has no ``../shared/data``).
+* ``tiny_data_dir`` / ``tiny_bench``: ``tests/fixtures/tiny-store``, random values written by the
+  store writer (``tests/fixtures/make_tiny_store.py`` rebuilds it; CIFAR-10 only). Tests of
+  plumbing (CLI, analyses, figures, the README's code) run on it everywhere.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+TINY_STORE = REPO / "tests" / "fixtures" / "tiny-store"
+
+
+def shared_data_status(env: dict[str, str] | None = None) -> tuple[Path, str | None]:
+    """The shared data folder and, when it is unusable, the reason to skip the tests that need it."""
+    env = os.environ if env is None else env
+    path = Path(env.get("NABENCH_SHARED_DATA") or REPO.parent / "shared" / "data")
+    if (path / "upstream" / "MANIFEST.json").is_file():
+        return path, None
+    return path, (f"needs the canonical tables: {path} has no upstream/MANIFEST.json (set NABENCH_SHARED_DATA to "
+                  "the folder holding nb201_*.csv.gz and upstream/; see README 'Tests')")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -23,11 +46,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The folder of canonical tables (``../shared/data`` or ``$NABENCH_SHARED_DATA``)."""
-    path = Path(os.environ.get("NABENCH_SHARED_DATA", REPO.parent / "shared" / "data"))
-    if not (path / "upstream" / "MANIFEST.json").is_file():
-        pytest.fail(f"the shared data folder {path} is missing: set NABENCH_SHARED_DATA to the folder "
-                    "holding nb201_*.csv.gz and upstream/")
+    """The folder of canonical tables (``../shared/data`` or ``$NABENCH_SHARED_DATA``); skips without it."""
+    path, reason = shared_data_status()
+    if reason:
+        pytest.skip(reason)
     return path
 
 
@@ -53,3 +75,19 @@ def bench(data_dir: Path):
     import nabench
 
     return nabench.load("nb201", data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder holding a copy of the tiny synthetic store (random values, CIFAR-10 arrays only)."""
+    root = tmp_path_factory.mktemp("nabench-tiny")
+    shutil.copytree(TINY_STORE, root, dirs_exist_ok=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_bench(tiny_data_dir: Path):
+    """The tiny synthetic store loaded as an NB201 benchmark."""
+    import nabench
+
+    return nabench.load("nb201", data_dir=tiny_data_dir)

@@ -1,10 +1,14 @@
-"""``nabench search``: weight-sharing architecture search (DARTS, NA-DARTS, SDARTS-RS) on a supernet.
+"""``nabench oneshot``: weight-sharing architecture search (DARTS, NA-DARTS, SDARTS-RS) on a supernet.
+
+Named for what it runs (one-shot methods), apart from the package :mod:`nabench.search`, which holds
+the tabular searchers that ``nabench run`` uses. ``nabench search`` is its former name and still works
+(an alias, see :data:`nabench.cli.ALIASES`).
 
 Examples::
 
-    nabench search --space 201 --algo na-darts --dataset cifar10 --epochs 50 --seed 0
-    nabench search --space darts --algo na-darts --dataset cifar10
-    nabench search --space 201 --algo darts-1st --dataset cifar100 --data-root /data --epochs 5
+    nabench oneshot --space 201 --algo na-darts --dataset cifar10 --epochs 50 --seed 0
+    nabench oneshot --space darts --algo na-darts --dataset cifar10
+    nabench oneshot --space 201 --algo darts-1st --dataset cifar100 --image-root /data --epochs 5
 
 Writes ``config.json``, ``epochs.csv`` (one row per epoch: losses, throughput, the derived cell and,
 in the NAS-Bench-201 space, its 12- and 200-epoch table accuracies), ``checkpoint.pt`` and
@@ -15,14 +19,9 @@ epoch. torch is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from nabench.commands.common import add_data_dir
-
-
-def _default_data_root() -> Path:
-    return Path(os.environ.get("NABENCH_DATASETS", Path.home() / ".cache" / "nabench" / "datasets"))
+from nabench.commands.common import add_data_dir, add_image_root, default_image_root
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,13 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     d, hood = SearchConfig(), Neighborhood()
     p = sub.add_parser(
-        "search", help="weight-sharing search: DARTS, NA-DARTS, SDARTS-RS (NAS-Bench-201 or DARTS space)",
+        "oneshot", help="weight-sharing search: DARTS, NA-DARTS, SDARTS-RS (alias: search, its former name)",
         description="Bi-level weight-sharing architecture search on the NAS-Bench-201 supernet or the DARTS "
                     "search network. After every epoch the discrete architecture is derived (NAS-Bench-201: "
                     "argmax per edge, looked up in the tabular store; DARTS: the genotype). Defaults are "
                     "DARTS's: SGD lr 0.025 cosine to 0.001, momentum 0.9, wd 3e-4, clip 5; alpha Adam lr "
                     "3e-4, betas (0.5, 0.999), wd 1e-3; batch 64; 50 epochs; search on the two halves of "
-                    "the training set.")
+                    "the training set. `nabench search` is the former name of this command and still works.")
     p.add_argument("--space", choices=SPACES, default=d.space, help="search space (default 201 = NAS-Bench-201)")
     p.add_argument("--algo", default=d.algo, metavar="ALGO",
                    help=f"{', '.join(ALGORITHMS)} or {', '.join(f'{a} (= {b})' for a, b in ALIASES.items())} "
@@ -44,11 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", default=d.dataset, help=f"{', '.join(DATASETS)} (default {d.dataset})")
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"search epochs (default {d.epochs})")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of every random choice (default 0)")
-    p.add_argument("--data-root", type=Path, default=None,
-                   help="folder holding the image datasets (default $NABENCH_DATASETS or ~/.cache/nabench/datasets)")
+    add_image_root(p)
     p.add_argument("--download", action="store_true", help="download CIFAR-10/100 if missing (MD5-checked)")
     p.add_argument("--out", type=Path, default=None,
-                   help="output folder (default runs/search/<space>-<algo>-<dataset>-seed<seed>)")
+                   help="output folder (default runs/oneshot/<space>-<algo>-<dataset>-seed<seed>)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the search already in --out (default: resume an unfinished one, refuse a finished one)")
     add_data_dir(p)
@@ -94,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--amp", choices=("auto", "bf16", "off"), default="auto",
                      help="bf16 autocast on CUDA (auto: on for first-order searches)")
     run.add_argument("--workers", type=int, default=None, help="data loader workers")
-    p.set_defaults(func=_search)
+    p.set_defaults(func=_oneshot)
 
 
 def _config(args: argparse.Namespace):
@@ -111,7 +109,7 @@ def _config(args: argparse.Namespace):
     ).resolved()
 
 
-def _search(args: argparse.Namespace) -> int:
+def _oneshot(args: argparse.Namespace) -> int:
     from nabench.errors import ConfigError
 
     cfg = _config(args)
@@ -134,9 +132,9 @@ def _search(args: argparse.Namespace) -> int:
     from nabench.oneshot.data import search_loaders
     from nabench.oneshot.runner import run_search
 
-    train, valid, n_classes = search_loaders(cfg.dataset, args.data_root or _default_data_root(), cfg.batch_size,
+    train, valid, n_classes = search_loaders(cfg.dataset, args.image_root or default_image_root(), cfg.batch_size,
                                              cfg.seed, workers=args.workers, download=args.download)
-    out = args.out or Path("runs") / "search" / f"{cfg.space}-{cfg.algo}-{cfg.dataset}-seed{cfg.seed}"
+    out = args.out or Path("runs") / "oneshot" / f"{cfg.space}-{cfg.algo}-{cfg.dataset}-seed{cfg.seed}"
     result = run_search(cfg, train, valid, num_classes=n_classes, device=dev, amp=args.amp, bench=bench,
                         out=out, overwrite=args.overwrite)
     print(f"final architecture: {result.arch}")
