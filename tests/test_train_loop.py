@@ -146,3 +146,25 @@ def test_weights_come_from_the_generator_only() -> None:
     assert float(conv.weight.detach().abs().max()) <= bound and float(conv.bias.detach().abs().max()) <= bound
     with pytest.raises(ConfigError, match="cannot initialise"):
         init_parameters(torch.nn.PReLU(), torch.Generator())
+
+
+def test_one_initialiser_for_networks_and_supernets() -> None:
+    """strict=False fills fused weight banks (Kaiming-uniform bounds) and grouped batch norms; strict refuses banks."""
+    from nabench.oneshot.layers import GroupedBatchNorm
+
+    class Bank(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bank = torch.nn.ParameterList([torch.nn.Parameter(torch.full((8, 4, 3, 3), 9.0))])
+            self.bn = GroupedBatchNorm(8)
+
+    net = Bank()
+    with torch.no_grad():
+        net.bn.weight.fill_(5.0)
+    with pytest.raises(ConfigError, match="cannot initialise"):
+        init_parameters(Bank(), torch.Generator().manual_seed(0))
+    init_parameters(net, torch.Generator().manual_seed(0), strict=False)
+    bound = 1.0 / (4 * 9) ** 0.5  # kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    w = net.bank[0]
+    assert float(w.abs().max()) <= bound and float(w.std()) > bound / 4
+    assert torch.equal(net.bn.weight, torch.ones(8)) and torch.equal(net.bn.bias, torch.zeros(8))

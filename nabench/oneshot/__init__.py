@@ -2,7 +2,8 @@
 
 Modules, one job each:
 
-* :mod:`~nabench.oneshot.layers`: grouped batch norm, the residual reduction block, seeded init.
+* :mod:`~nabench.oneshot.layers`: grouped batch norm, the residual reduction block (weights are drawn by
+  :func:`nabench.train.initialization.init_parameters`).
 * :mod:`~nabench.oneshot.nb201_supernet`: the NAS-Bench-201 supernet (fused mixed ops, alpha 6 x 5).
 * :mod:`~nabench.oneshot.reference`: a plain per-edge NAS-Bench-201 supernet built from
   :mod:`nabench.models.ops`, the oracle for tests and the baseline of the speed benchmark.

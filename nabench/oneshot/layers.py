@@ -12,8 +12,6 @@ statistics (training and validation alike), as DARTS-style searches on NAS-Bench
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -51,6 +49,9 @@ def grouped_batch_norm(x: torch.Tensor, groups: int, weight: torch.Tensor | None
 
 class GroupedBatchNorm(nn.Module):
     """Batch norm with batch statistics only, normalizing each of ``groups`` batch chunks apart."""
+
+    #: Initialised like a batch norm (scale 1, shift 0) by :func:`nabench.train.initialization.init_parameters`.
+    is_normalization = True
 
     def __init__(self, C: int, affine: bool = True) -> None:
         super().__init__()
@@ -91,35 +92,6 @@ class ReductionBlock(nn.Module):
     def forward(self, x: torch.Tensor, groups: int = 1) -> torch.Tensor:
         out = self.conv_b(self.conv_a(x, groups), groups)
         return out + self.shortcut(F.avg_pool2d(x, 2, 2))
-
-
-def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
-    """Re-draw every parameter of ``module`` from ``generator``, with PyTorch's default distributions.
-
-    Weights with two or more dims (convolutions, linear layers, fused conv banks) get
-    ``kaiming_uniform_(a=sqrt(5))``; biases of linear layers ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``;
-    batch-norm scales 1 and shifts 0. Module constructors draw from torch's global generator, which
-    nabench never relies on, so every network is re-initialized here from an explicit seed.
-    """
-    with torch.no_grad():
-        for mod in module.modules():
-            if isinstance(mod, GroupedBatchNorm):
-                if mod.weight is not None:
-                    mod.weight.fill_(1.0)
-                    mod.bias.fill_(0.0)
-            elif isinstance(mod, nn.BatchNorm2d):
-                if mod.affine:
-                    mod.weight.fill_(1.0)
-                    mod.bias.fill_(0.0)
-            elif isinstance(mod, nn.Linear):
-                nn.init.kaiming_uniform_(mod.weight, a=math.sqrt(5), generator=generator)
-                if mod.bias is not None:
-                    bound = 1.0 / math.sqrt(mod.weight.shape[1])
-                    nn.init.uniform_(mod.bias, -bound, bound, generator=generator)
-            else:
-                for p in mod.parameters(recurse=False):
-                    if p.dim() >= 2:
-                        nn.init.kaiming_uniform_(p, a=math.sqrt(5), generator=generator)
 
 
 class Supernet(nn.Module):

@@ -26,7 +26,7 @@ from torch import nn
 from nabench.errors import ConfigError, NabenchError
 from nabench.oneshot.config import SearchConfig
 from nabench.oneshot.darts_network import DartsSearchNetwork
-from nabench.oneshot.layers import init_parameters
+from nabench.train.initialization import init_parameters
 from nabench.oneshot.nb201_supernet import NB201Supernet
 from nabench.oneshot.objectives import CenterObjective, NeighborhoodObjective
 from nabench.oneshot.steps import BilevelStep, autocast_factory
@@ -59,7 +59,7 @@ def build_network(cfg: SearchConfig, num_classes: int, in_channels: int = 3) -> 
     else:
         net = DartsSearchNetwork(num_classes, C=cfg.channels, layers=cfg.cells, in_channels=in_channels)
     gen = torch.Generator().manual_seed(seed_streams(cfg.seed)["init"])
-    init_parameters(net, gen)
+    init_parameters(net, gen, strict=False)
     with torch.no_grad():
         net.alpha.copy_(torch.randn(net.alpha.shape, generator=gen) * ALPHA_INIT_STD)
     return net

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from nabench.atomic import atomic_write, write_text
+from nabench.atomic import atomic_write
 from nabench.errors import IntegrityError
 
 FORMAT = 1
@@ -25,11 +25,6 @@ def save_atomic(obj: Any, path: Path) -> None:
     """``torch.save(obj)`` to ``path`` atomically (see :mod:`nabench.atomic`)."""
     with atomic_write(path) as f:
         torch.save(obj, f)
-
-
-def write_text_atomic(text: str, path: Path) -> None:
-    """Write a small text file (metrics CSV, JSON summary) atomically."""
-    write_text(path, text)
 
 
 def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -6,6 +6,11 @@ numbers), allocates it on the target device and draws the weights with :func:`in
 reproduces PyTorch's default initialisation (the one NAS-Bench-201 and DARTS used): Kaiming-uniform with
 ``a = sqrt(5)`` for convolution and linear weights, ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` for their
 biases, ones and zeros for normalization layers, fresh running statistics.
+
+This is the one initialiser of the package: final networks (``strict=True``) and the one-shot supernets
+(``strict=False``, which also fills fused weight banks and the architecture parameters with Kaiming-uniform;
+the search re-draws ``alpha`` afterwards). A custom normalization layer (the supernets' grouped batch norm)
+marks itself with the class attribute ``is_normalization = True``.
 """
 
 from __future__ import annotations
@@ -21,9 +26,17 @@ from nabench.errors import ConfigError
 _NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)
 
 
+def _is_norm(module: nn.Module) -> bool:
+    return isinstance(module, _NORMS) or getattr(type(module), "is_normalization", False)
+
+
 @torch.no_grad()
-def init_parameters(model: nn.Module, generator: torch.Generator) -> nn.Module:
-    """Initialise every parameter and buffer of ``model`` in place (PyTorch defaults, explicit generator)."""
+def init_parameters(model: nn.Module, generator: torch.Generator, strict: bool = True) -> nn.Module:
+    """Initialise every parameter and buffer of ``model`` in place (PyTorch defaults, explicit generator).
+
+    ``strict`` refuses parameters outside convolution, linear and normalization layers; with
+    ``strict=False`` such parameters of two or more dimensions (fused weight banks) get Kaiming-uniform.
+    """
     for name, module in model.named_modules():
         own_params = dict(module.named_parameters(recurse=False))
         own_buffers = dict(module.named_buffers(recurse=False))
@@ -36,13 +49,17 @@ def init_parameters(model: nn.Module, generator: torch.Generator) -> nn.Module:
                 bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
                 _on_generator_device(module.bias, generator,
                                      lambda b: nn.init.uniform_(b, -bound, bound, generator=generator))
-        elif isinstance(module, _NORMS):
+        elif _is_norm(module):
             if getattr(module, "weight", None) is not None:
                 nn.init.ones_(module.weight)
             if getattr(module, "bias", None) is not None:
                 nn.init.zeros_(module.bias)
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.reset_running_stats()
+        elif not strict and own_params and all(p.dim() >= 2 for p in own_params.values()):
+            for p in own_params.values():
+                _on_generator_device(p, generator,
+                                     lambda w: nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=generator))
         elif own_params or own_buffers:
             raise ConfigError(f"cannot initialise {type(module).__name__} at {name or 'the root'}: only "
                               "convolution, linear and normalization layers hold weights in nabench networks")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from nabench.train.checkpoint import write_text_atomic
+from nabench.atomic import write_text
 
 COLUMNS: tuple[str, ...] = ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "test_top5",
                             "epoch_time_s", "images_per_s")
@@ -26,7 +26,7 @@ def write_csv(history: list[dict[str, float]], path: Path) -> None:
     writer.writeheader()
     for row in history:
         writer.writerow({k: _fmt(row.get(k)) for k in COLUMNS})
-    write_text_atomic(buf.getvalue(), path)
+    write_text(path, buf.getvalue())
 
 
 def _fmt(value: object) -> str:

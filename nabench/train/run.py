@@ -8,9 +8,12 @@ builds the network spec and the datasets (rank 0 first, so only one process down
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+import torch
 
 from nabench.errors import ConfigError, NabenchError
 from nabench.train.distributed import DistEnv, broadcast_object, setup, teardown
@@ -48,6 +51,19 @@ class RunConfig:
     channels: int | None = None
 
 
+def configure_backends(device: torch.device, deterministic: bool) -> None:
+    """Process-global torch switches, set once by the entry point (never by a trainer).
+
+    On CUDA, cuDNN autotuning is on unless ``deterministic``. ``deterministic`` also makes cuBLAS use a fixed
+    workspace and asks torch for deterministic kernels (those without one warn instead of failing).
+    """
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = not deterministic
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
 def default_out(config: RunConfig, spec_id: str) -> Path:
     return Path("runs") / "train" / f"{config.dataset}-{config.preset}-{spec_id}-seed{config.seed}"
 
@@ -61,13 +77,13 @@ def run(config: RunConfig, on_step: Callable[[int, int], None] | None = None) ->
     spec = network_spec(config.dataset, config.arch, config.genotype, auxiliary=recipe.auxiliary_weight > 0,
                         layers=config.layers, channels=config.channels)
     env = setup(config.device)
+    configure_backends(env.device, config.deterministic)
     try:
         train_set, test_set = _datasets(config, spec.dataset, recipe.augment, recipe.cutout, env)
         run_info = {"network": spec.as_dict(), "train_split": config.train_split, "eval_split": config.eval_split,
                     "train_images": len(train_set), "eval_images": len(test_set)}
         options = TrainOptions(seed=config.seed, compile=config.compile, workers=config.workers,
-                               progress=config.progress, eval_every=config.eval_every,
-                               deterministic=config.deterministic, sync_bn=config.sync_bn)
+                               progress=config.progress, eval_every=config.eval_every, sync_bn=config.sync_bn)
         out = config.out or default_out(config, spec.short_id)
         trainer = Trainer(spec, train_set, test_set, recipe, out, env, options, run_info, on_step)
         summary = trainer.fit()

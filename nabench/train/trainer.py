@@ -15,8 +15,9 @@ Randomness: one seed feeds ``numpy.random.SeedSequence``, which gives the seeds 
 generator, the data-order/augmentation generator (see :mod:`nabench.vision.loaders`) and the drop-path
 generator (one per rank, on the training device).
 
-Fast path on CUDA (on by default there): bf16 autocast, channels-last tensors, cuDNN autotuning, and
-``torch.compile`` when asked. Under DDP each rank takes ``batch_size / world_size`` samples of every global
+Fast path on CUDA (on by default there): bf16 autocast, channels-last tensors, and ``torch.compile`` when
+asked. Process-global switches (cuDNN autotuning, deterministic kernels) are not the trainer's business: the
+entry point sets them once per process with :func:`nabench.train.run.configure_backends`. Under DDP each rank takes ``batch_size / world_size`` samples of every global
 batch; BatchNorm statistics stay per rank (standard DDP), unless ``sync_bn`` converts them (CUDA only).
 """
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from nabench.atomic import write_text
 from nabench.errors import ConfigError
 from nabench.train import checkpoint as ckpt
 from nabench.train.distributed import DistEnv, all_gather_object, all_reduce_sum, barrier
@@ -54,13 +55,16 @@ class TrainOptions:
     """How to run (not what to train): seed, speed switches, logging. ``None`` means "auto" (on for CUDA)."""
 
     seed: int = 0
+    #: Seed of the data order and augmentation alone (default: derived from ``seed``). Runs given the same
+    #: ``data_seed`` see the same batches, which lets a packed run load the data once for all its networks.
+    data_seed: int | None = None
+    graphs: bool = False
     compile: bool = False
     amp: bool | None = None
     channels_last: bool | None = None
     workers: int | None = None
     progress: bool = True
     eval_every: int = 0
-    deterministic: bool = False
     sync_bn: bool = False
     log_every: int = 20
 
@@ -104,10 +108,21 @@ def make_train_step(model: nn.Module, optimizer: torch.optim.Optimizer,
     return step
 
 
-def derive_seeds(seed: int) -> dict[str, int]:
-    """Independent seeds for weight init, data order/augmentation and drop-path, from one run seed."""
+def derive_seeds(seed: int, data_seed: int | None = None) -> dict[str, int]:
+    """Independent seeds for weight init, data order/augmentation and drop-path, from one run seed
+    (the data stream from ``data_seed`` instead, when given)."""
     init, data, drop = np.random.SeedSequence(int(seed)).generate_state(3, dtype=np.uint32).tolist()
+    if data_seed is not None:
+        data = np.random.SeedSequence(int(data_seed)).generate_state(3, dtype=np.uint32)[1]
     return {"init": int(init), "data": int(data), "drop_path": int(drop)}
+
+
+def run_identity(run_info: dict[str, Any], recipe: Recipe, options: TrainOptions, world_size: int) -> dict[str, Any]:
+    """What identifies a run in its checkpoint: resuming with anything else is refused."""
+    ident = {"run": run_info, "recipe": recipe.as_dict(), "seed": options.seed, "world_size": world_size}
+    if options.data_seed is not None:
+        ident["data_seed"] = options.data_seed
+    return ident
 
 
 class Trainer:
@@ -132,14 +147,7 @@ class Trainer:
         cuda = self.device.type == "cuda"
         self.amp = cuda if options.amp is None else options.amp
         self.channels_last = cuda if options.channels_last is None else options.channels_last
-        if cuda:
-            torch.backends.cudnn.benchmark = not options.deterministic
-        if options.deterministic:
-            # cuBLAS needs a fixed workspace for reproducible results; kernels without a deterministic
-            # implementation warn instead of failing.
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-            torch.use_deterministic_algorithms(True, warn_only=True)
-        self.seeds = derive_seeds(options.seed)
+        self.seeds = derive_seeds(options.seed, options.data_seed)
 
         self.model = materialize(build_model, self.device, torch.Generator().manual_seed(self.seeds["init"]))
         self._check_model_supports_recipe()
@@ -191,8 +199,7 @@ class Trainer:
         return self.out_dir / CHECKPOINT
 
     def _identity(self) -> dict[str, Any]:
-        return {"run": self.run_info, "recipe": self.recipe.as_dict(), "seed": self.options.seed,
-                "world_size": self.env.world_size}
+        return run_identity(self.run_info, self.recipe, self.options, self.env.world_size)
 
     def _resume_if_possible(self) -> None:
         if not self.checkpoint_path.is_file():
@@ -317,5 +324,5 @@ class Trainer:
                    "train_time_s": sum(r["epoch_time_s"] for r in self.history),
                    "session_time_s": time.perf_counter() - started, **self._identity()}
         if self.env.is_main:
-            ckpt.write_text_atomic(json.dumps(summary, indent=2, default=str) + "\n", final_path)
+            write_text(final_path, json.dumps(summary, indent=2, default=str) + "\n")
         return summary
