@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-from pathlib import Path
+import sys
+from typing import TYPE_CHECKING
 
 from nabench.commands.common import add_data_dir
 from nabench.tables import BENCHMARKS, paths
+
+if TYPE_CHECKING:
+    from nabench.tables.store import Store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,9 +53,12 @@ def _fetch(args: argparse.Namespace) -> int:
 
     root = paths.data_dir(args.data_dir)
     target = paths.store_dir(root)
-    if not args.force and (target / store.META).exists() and not store.verify(target):
-        print(f"the store at {target} is installed and intact (use --force to rebuild)")
-        return 0
+    if not args.force and (target.exists() or target.is_symlink()):
+        problems = store.verify(target)
+        if not problems:
+            print(f"the store at {target} is installed and intact (use --force to rebuild)")
+            return 0
+        print(f"repairing: {problems[0]}", file=sys.stderr)
     bench = build_from_upstream(root, args.mirror, optional=not args.no_optional, progress=not args.quiet)
     print(f"store written to {bench.path} (checksum {bench.checksum})")
     return 0
@@ -66,33 +74,42 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    """Human lines go to stdout, or with ``--json`` one JSON document alone on stdout (notes on stderr)."""
     from nabench.tables import fetch, store
 
     root = paths.data_dir(args.data_dir)
-    print(f"data folder: {root}")
-    found = [name for name in BENCHMARKS if (paths.store_dir(root, name) / store.META).exists()]
+    say = functools.partial(print, file=sys.stderr) if args.json else print
+    say(f"data folder: {root}")
+    found = [name for name in BENCHMARKS
+             if (p := paths.store_dir(root, name)).exists() or p.is_symlink()]
     if not found:
-        print("store: not installed. Run `nabench data fetch` (internet), `nabench data fetch --mirror DIR`, "
-              "or `nabench data import PATH`.")
+        say("store: not installed. Run `nabench data fetch` (internet), `nabench data fetch --mirror DIR`, "
+            "or `nabench data import PATH`.")
+        if args.json:
+            print(json.dumps({"data_dir": str(root), "stores": {}}, indent=1))
         return 1
-    for name in found:
-        _describe(paths.store_dir(root, name), args.json)
+    loaded = {name: store.read(paths.store_dir(root, name)) for name in found}
     downloads = fetch.verify_downloads(paths.downloads_dir(root))
+    if args.json:
+        doc = {"data_dir": str(root), "downloads": downloads, "stores": {}}
+        for name, st in loaded.items():
+            bench = BENCHMARKS[name](st)
+            doc["stores"][name] = {"path": str(st.path), "checksum": st.checksum, "n_present": bench.n_present,
+                                   "n_archs": bench.n_archs,
+                                   **{k: v for k, v in st.meta.items() if k != "index"}}
+        print(json.dumps(doc, indent=1, sort_keys=True))
+        return 0
+    for st in loaded.values():
+        _describe(st)
     print("downloads: " + ", ".join(f"{k} {v}" for k, v in downloads.items()))
     return 0
 
 
-def _describe(target: Path, as_json: bool) -> None:
-    from nabench.tables import store
-
-    st = store.read(target)
+def _describe(st: "Store") -> None:
     meta = st.meta
-    if as_json:
-        print(json.dumps({k: v for k, v in meta.items() if k not in ("provenance", "index")}, indent=1))
-        return
-    bench = BENCHMARKS[target.name](st)
-    print(f"store {target.name}: {target} (made by {meta['made_by']}, {meta['created']}, nabench {meta['nabench_version']}, "
-          f"checksum {st.checksum})")
+    bench = BENCHMARKS[st.path.name](st)
+    print(f"store {st.path.name}: {st.path} (made by {meta['made_by']}, {meta['created']}, "
+          f"nabench {meta['nabench_version']}, checksum {st.checksum})")
     print(f"architectures: {bench.n_present} of {bench.n_archs}")
     rows: dict[tuple[str, str, int], set[str]] = {}
     for metric, ds, sp, fid, kind in bench.available():
@@ -118,7 +135,7 @@ def _verify(args: argparse.Namespace) -> int:
     root = paths.data_dir(args.data_dir)
     problems = store.verify(paths.store_dir(root))
     sss = paths.store_dir(root, "nats-sss")
-    if (sss / store.META).exists():
+    if sss.exists() or sss.is_symlink():
         problems += store.verify(sss)
     for name, status in fetch.verify_downloads(paths.downloads_dir(root)).items():
         if status == "corrupt":

@@ -4,16 +4,40 @@ Every accuracy query names its dataset, split and fidelity; nothing defaults, be
 ``cifar10-valid`` / ``cifar10`` or valid / test splits is the commonest error in NAS benchmarking.
 Answers are plain numpy arrays gathered from the loaded store by fancy indexing (no pandas, no
 Python loops over architectures).
+
+Accepted architecture arguments (``archs`` of every query; one resolver, :meth:`TabularBenchmark.resolve_archs`):
+
+* **one architecture**, answered by a scalar:
+
+  - an official index: a Python ``int`` or numpy integer in ``0 .. n_archs - 1``;
+  - an official string (ASCII; ``|op~0|+|op~0|op~1|+|...|`` for NB201, ``"8:16:24:32:64"`` for the size space);
+  - a ``tuple`` of ``tuple_len`` integers: op indices per edge (NB201) or channel counts (size space).
+    A tuple is always *one* architecture; pass a list or array for many indices.
+
+* **many architectures**, answered by a 1-D array in the same order:
+
+  - a ``list`` or 1-D integer numpy array of official indices (``range`` and pandas Series work too);
+  - a ``list`` (or 1-D array) of official strings;
+  - a ``list`` of tuples, or a 2-D integer array of shape ``(n, tuple_len)``: one op tuple per row.
+
+Everything else is refused with :class:`~nabench.errors.ConfigError` naming what was given: bools
+(``True`` is not index 1), floats even when integral (``3.0``), NaN, negative indices (never counted
+from the end), indices past the last, integers too large for int64, strings with non-ASCII
+characters (unusual Unicode digits), other array shapes (a 2-D index array would otherwise select
+along the wrong axis), mixed lists and other types. Seeds (``seed=``) are ``"mean"``, a trained seed
+value (an integer: ``777.9`` is refused, not truncated) or a ``numpy.random.Generator``.
 """
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
 
-from nabench.errors import ConfigError, NotAvailableError
+from nabench import validate
+from nabench.errors import ConfigError, IntegrityError, NotAvailableError
 from nabench.spaces import nats_sss, nb201
 from nabench.tables import schema
 from nabench.tables.schema import key
@@ -63,8 +87,98 @@ class TabularBenchmark:
         return self.order.str(index)
 
     def resolve(self, archs: Any) -> np.ndarray:
-        """Official indices (int64 array) of indices, strings or an ``(n, 6)`` op array."""
-        return np.atleast_1d(self.order.resolve(archs))
+        """Official indices (1-D int64 array) of any accepted architecture argument (module docstring)."""
+        return self.resolve_archs(archs)[0]
+
+    def resolve_archs(self, archs: Any) -> tuple[np.ndarray, bool]:
+        """The one resolver of architecture arguments: (official indices as a 1-D int64 array, whether
+        one architecture was given). The accepted forms are listed in the module docstring; anything else
+        raises :class:`~nabench.errors.ConfigError` (an :class:`~nabench.spaces.nb201.ArchError`)."""
+        if type(archs) is int and 0 <= archs < self.n_archs:  # fast path for one index
+            return np.array([archs], dtype=np.int64), True
+        if isinstance(archs, (numbers.Number, np.bool_)):  # other ints, bools, floats, NaN: validated
+            return np.array([self._one_index(archs)], dtype=np.int64), True
+        if isinstance(archs, str):
+            return np.array([self._one_string(archs)], dtype=np.int64), True
+        if isinstance(archs, tuple):
+            return np.array([self._one_tuple(archs)], dtype=np.int64), True
+        if isinstance(archs, list):
+            return self._from_list(archs), False
+        if isinstance(archs, (np.ndarray, range)) or hasattr(archs, "__array__"):
+            a = np.asarray(archs)
+            if a.ndim == 0:
+                return self.resolve_archs(a[()] if a.dtype.kind in "biuf" else str(a[()]) if a.dtype.kind == "U"
+                                          else self._refuse(archs))
+            return self._from_array(a), False
+        return self._refuse(archs)
+
+    def _refuse(self, archs: Any) -> Any:
+        raise nb201.ArchError(
+            f"cannot read {_short(archs)} ({type(archs).__name__}) as architectures: give an index "
+            f"(0..{self.n_archs - 1}), an official string, a tuple of {self.tuple_len} integers, or a list / 1-D "
+            f"array of indices or strings, or an (n, {self.tuple_len}) integer array")
+
+    def _one_index(self, value: Any, where: str = "architecture index") -> int:
+        if isinstance(value, (bool, np.bool_)):
+            raise nb201.ArchError(f"{where} must be an integer, got {value!r} (bool); True is not index 1")
+        v = validate.integer(where, value)
+        if not 0 <= v < self.n_archs:
+            self._out_of_range(v)
+        return v
+
+    def _out_of_range(self, v: int) -> None:
+        raise nb201.ArchError(f"architecture index {v} is out of range; indices are 0..{self.n_archs - 1}"
+                              + (" (negative indices are not counted from the end)" if v < 0 else ""))
+
+    def _one_string(self, value: str) -> int:
+        if not value.isascii():
+            raise nb201.ArchError(f"architecture string {_short(value)} holds non-ASCII characters; write it with "
+                                  "ASCII letters and digits (unusual Unicode digits are not read as numbers)")
+        return int(self.order.index(value))
+
+    def _one_tuple(self, value: tuple | list) -> int:
+        if len(value) != self.tuple_len:
+            raise nb201.ArchError(
+                f"a tuple names one architecture by its {self.tuple_len} {self.tuple_meaning}, got {len(value)} "
+                "values; for many official indices pass a list or a 1-D array")
+        items = [validate.integer(f"entry {i} of the architecture tuple", v) for i, v in enumerate(value)]
+        return int(self._rows_to_index(np.array([items], dtype=np.int64))[0])
+
+    def _from_list(self, archs: list) -> np.ndarray:
+        if not archs:
+            return np.zeros(0, dtype=np.int64)
+        if all(isinstance(x, str) for x in archs):
+            return np.array([self._one_string(x) for x in archs], dtype=np.int64)
+        if all(isinstance(x, (tuple, list)) for x in archs):
+            return np.array([self._one_tuple(x) for x in archs], dtype=np.int64)
+        return np.array([self._one_index(x, f"architecture index at position {i} of the list")
+                         for i, x in enumerate(archs)], dtype=np.int64)
+
+    def _from_array(self, a: np.ndarray) -> np.ndarray:
+        if a.size == 0 and a.ndim == 1:
+            return np.zeros(0, dtype=np.int64)
+        if a.dtype.kind in "UO" and a.ndim == 1:
+            return self._from_list(list(a))
+        if a.dtype.kind not in "iu":
+            raise nb201.ArchError(f"architecture indices must be integers, got an array of dtype {a.dtype}; "
+                                  "convert with .astype(int) only if every value is a whole number")
+        if a.ndim == 2 and a.shape[1] == self.tuple_len:
+            return self._rows_to_index(a)
+        if a.ndim != 1:
+            raise nb201.ArchError(
+                f"architecture arrays must be 1-D (official indices) or ({'n'}, {self.tuple_len}) "
+                f"({self.tuple_meaning} per row), got shape {a.shape}; flatten it (.ravel()) and reshape the answer")
+        bad = (a < 0) | (a >= self.n_archs)
+        if bad.any():
+            self._out_of_range(int(a[bad][0]))
+        return a.astype(np.int64, copy=False)
+
+    #: what the entries of an architecture tuple are (error messages)
+    tuple_meaning: str = "values"
+
+    def _rows_to_index(self, rows: np.ndarray) -> np.ndarray:
+        """Official indices of an ``(n, tuple_len)`` integer array (subclasses)."""
+        raise NotImplementedError
 
     @property
     def n_present(self) -> int:
@@ -131,6 +245,7 @@ class TabularBenchmark:
                 f"this store has no per-epoch {metric} curves for {ds} {sp} at fidelity {fid}; curves come from "
                 "official files: `nabench data import PATH` with a NATS-Bench tss folder or NAS-Bench-201 .pth"
             )
+        seed = self._seed_arg(seed, generator=False)
         idx, scalar = self._indices(archs)
         pos = np.full(self.n_archs, -1, dtype=np.int64)
         rows = curves["rows"]
@@ -188,15 +303,7 @@ class TabularBenchmark:
         return ds, schema.check_split(ds, split), schema.check_fidelity(fidelity, self.fidelities)
 
     def _indices(self, archs: Any) -> tuple[np.ndarray, bool]:
-        if isinstance(archs, (int, np.integer)) and 0 <= archs < self.n_archs:  # fast path for one index
-            return np.array([archs], dtype=np.int64), True
-        if isinstance(archs, (int, np.integer, str)):
-            return np.atleast_1d(self.order.resolve(archs)).astype(np.int64), True
-        if isinstance(archs, tuple) and len(archs) == self.tuple_len and all(
-                isinstance(o, (int, np.integer)) for o in archs):
-            return np.array([self.order.index(archs)], dtype=np.int64), True
-        idx = self.order.resolve(archs)
-        return np.atleast_1d(idx), np.ndim(idx) == 0
+        return self.resolve_archs(archs)
 
     def _need(self, k: str, what: str) -> np.ndarray:
         try:
@@ -216,11 +323,24 @@ class TabularBenchmark:
         self._check_nan(out, idx, what)
         return out[0] if scalar else out
 
+    @staticmethod
+    def _seed_arg(seed: Any, generator: bool = True) -> "str | int | np.random.Generator":
+        """``"mean"``, a numpy Generator (where ``generator``), or an integer seed value (validated)."""
+        if isinstance(seed, str):
+            if seed != "mean":
+                raise ConfigError(f"seed must be 'mean', a seed value or a numpy Generator, got {seed!r}")
+            return seed
+        if isinstance(seed, np.random.Generator):
+            if not generator:
+                raise ConfigError("curves take seed='mean' or a seed value, not a numpy Generator")
+            return seed
+        return validate.integer("seed", seed, minimum=0, maximum=validate.MAX_SEED)
+
     def _seed_column(self, ds: str, fid: int, seed: int) -> int:
         seeds = self.seeds(dataset=ds, fidelity=fid)
         try:
-            return seeds.index(int(seed))
-        except (ValueError, TypeError):
+            return seeds.index(seed)
+        except ValueError:
             raise ConfigError(
                 f"seed {seed!r} was not trained for {ds} at fidelity {fid}; the seeds are "
                 f"{', '.join(map(str, seeds)) or 'none (only seed means are stored)'}; or use seed='mean' or a "
@@ -230,9 +350,8 @@ class TabularBenchmark:
     def _metric(self, metric: str, archs: Any, dataset: str, split: str, fidelity: int, seed: Seed) -> np.ndarray:
         ds, sp, fid = self.check_query(dataset, split, fidelity)
         what = f"{'accuracy' if metric == 'acc' else 'loss'} for {ds} split {sp} at fidelity {fid}"
+        seed = self._seed_arg(seed)
         if isinstance(seed, str):
-            if seed != "mean":
-                raise ConfigError(f"seed must be 'mean', a seed value or a numpy Generator, got {seed!r}")
             return self._lookup(key(metric, ds, sp, fid, "mean"), archs, what)
         if not self.has(metric, ds, sp, fid, per_seed=True):
             if key(metric, ds, sp, fid, "mean") in self._a:
@@ -275,8 +394,19 @@ class NB201Benchmark(TabularBenchmark):
     fidelities = schema.FIDELITIES
     tuple_len = nb201.N_EDGES
 
+    tuple_meaning = f"op indices (0..{nb201.N_OPS - 1}, one per edge)"
+
     def __init__(self, store: Store) -> None:
+        if "ops" not in store.arrays:
+            raise IntegrityError(f"the store at {store.path} has no architecture list ('ops'); run "
+                                 "`nabench data fetch --force` to rebuild it")
         super().__init__(store, nb201.OfficialOrder(store.arrays["ops"]))
+        from nabench.spaces.base import TASKS  # the search-space protocol object and the task table (issue 9)
+
+        self.space, self.tasks = nb201.NB201Space(self.order), TASKS[self.name]
+
+    def _rows_to_index(self, rows: np.ndarray) -> np.ndarray:
+        return self.order.index_of_code[nb201.codes_of(rows)].astype(np.int64)
 
     def _default_seeds(self, fidelity: int) -> tuple[int, ...]:
         return schema.SEEDS_200 if fidelity == 200 else ()
@@ -289,11 +419,31 @@ class SizeBenchmark(TabularBenchmark):
     fidelities = (1, 12, 90)
     tuple_len = nats_sss.N_LAYERS
 
+    tuple_meaning = f"channel counts (each one of {', '.join(map(str, nats_sss.CHANNELS))})"
+
+    def _rows_to_index(self, rows: np.ndarray) -> np.ndarray:
+        digit = np.full(max(nats_sss.CHANNELS) + 1, -1, dtype=np.int64)
+        digit[list(nats_sss.CHANNELS)] = np.arange(len(nats_sss.CHANNELS))
+        ok = (rows >= 0) & (rows < len(digit))
+        d = np.where(ok, digit[np.where(ok, rows, 0)], -1)
+        if (d < 0).any():
+            bad = rows[d < 0][0]
+            raise nb201.ArchError(f"channel count {int(bad)} is not one of {nats_sss.CHANNELS}")
+        return (d * (len(nats_sss.CHANNELS) ** np.arange(nats_sss.N_LAYERS - 1, -1, -1))).sum(axis=1)
+
     def __init__(self, store: Store) -> None:
         order = nats_sss.ChannelOrder()
-        if not np.array_equal(store.arrays["channels"], order.channels):
-            from nabench.errors import IntegrityError
-
+        if not np.array_equal(store.arrays.get("channels"), order.channels):
             raise IntegrityError(f"the size-space store at {store.path} lists its architectures in an unexpected "
                                  "order; import the official folder again")
         super().__init__(store, order)
+        from nabench.spaces.base import TASKS  # the search-space protocol object and the task table (issue 9)
+
+        self.space, self.tasks = nats_sss.SizeSpace(), TASKS[self.name]
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """repr of a user value, cut to one short line (a huge array must not flood the message)."""
+    r = repr(value)
+    r = " ".join(r.split())
+    return r if len(r) <= limit else r[: limit - 3] + "..."

@@ -1,12 +1,24 @@
 """Import official benchmark files into the nabench store, through the official packages.
 
 * A NATS-Bench topology folder (``NATS-tss-v1_0-3ffb9-simple``: one ``NNNNNN.pickle.pbz2`` per
-  architecture plus ``meta.pickle.pbz2``), read with ``nats_bench.create(path, 'tss', fast_mode=True)``,
-  into the ``nb201`` store; or a size-space folder (``NATS-sss-v1_0-50262-simple``, fidelities 1, 12
-  and 90 epochs) into the ``nats-sss`` store (``nabench.load("nats-sss")``).
+  architecture plus ``meta.pickle.pbz2``) into the ``nb201`` store; or a size-space folder
+  (``NATS-sss-v1_0-50262-simple``, fidelities 1, 12 and 90 epochs) into the ``nats-sss`` store
+  (``nabench.load("nats-sss")``). The records are turned into ``nats_bench``'s own ``ArchResults``.
 * A NAS-Bench-201 file (``NAS-Bench-201-v1_[01]-*.pth``), read with ``nas_201_api.NASBench201API``.
-  It is a torch pickle: it is unpickled once, here, because the user named it; loading the store
-  afterwards never unpickles anything.
+
+No code runs from a data file (decision, issue 12). Files named like a benchmark are what users
+download from third-party mirrors, and a pickle can name any callable. ``nats_bench`` and
+``nas_201_api`` would run plain ``pickle.load`` / ``torch.load(weights_only=False)``, so nabench
+unpickles the files itself and hands the official classes plain data:
+
+* ``.pickle.pbz2`` records go through :class:`_RecordUnpickler`, which resolves only the globals
+  an official record holds (``collections.OrderedDict``, ``numpy.dtype``, numpy's scalar and array
+  reconstructors; :data:`_RECORD_GLOBALS`) and refuses any other with one line; the decompressed
+  size is bounded (:data:`MAX_RECORD_BYTES`), so a bz2 bomb cannot exhaust memory.
+* ``.pth`` / ``.pt`` files go through ``torch.load(weights_only=True)`` with the same numpy globals
+  allowed for that call only (``torch.serialization.safe_globals``).
+
+Loading the store afterwards never unpickles anything.
 * A hardware-latency table (HELP's folder of ``<device>.pt`` lists, or its CSV with an ``arch_index``
   column and ``<device>_ms`` columns), added to an installed store.
 
@@ -18,6 +30,9 @@ absent (queries for them raise :class:`~nabench.errors.NotAvailableError`).
 
 from __future__ import annotations
 
+import bz2
+import collections
+import io
 import os
 import pickle
 import re
@@ -32,7 +47,89 @@ from nabench.spaces import nats_sss, nb201
 from nabench.tables import paths, store
 from nabench.tables.schema import DATASETS, key
 
-_ARCH_FILE = re.compile(r"^(\d{6})\.pickle\.pbz2$")
+_ARCH_FILE = re.compile(r"^([0-9]{6})\.pickle\.pbz2$")
+#: Largest decompressed record nabench unpickles (official ones are below 2 MB).
+MAX_RECORD_BYTES = 256 * 2**20
+_REFETCH = "download it again from the official source (files from other mirrors can be damaged or unsafe)"
+
+
+def _numpy_globals() -> dict[str, Any]:
+    """numpy callables an official record (or .pth) refers to, under their numpy 1.x and 2.x names."""
+    core = getattr(np, "_core", None)
+    multiarray = core.multiarray if core is not None else np.core.multiarray
+    out: dict[str, Any] = {"numpy.dtype": np.dtype, "numpy.ndarray": np.ndarray}
+    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        out[f"{mod}.scalar"] = multiarray.scalar
+        out[f"{mod}._reconstruct"] = multiarray._reconstruct
+    for code in "?bhilqBHILQefdgFDGSUO":  # dtype classes (numpy >= 1.25), restored by BUILD in torch's unpickler
+        cls = type(np.dtype(code))
+        if cls is not np.dtype:
+            out[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return out
+
+
+#: Every global a NATS-Bench record may name; anything else is refused (nothing is called).
+_RECORD_GLOBALS: dict[str, Any] = {"collections.OrderedDict": collections.OrderedDict, **_numpy_globals()}
+
+
+class _Refused(pickle.UnpicklingError):
+    """A pickle named a global outside the allow-list."""
+
+
+class _RecordUnpickler(pickle.Unpickler):
+    """Unpickler that resolves only :data:`_RECORD_GLOBALS` (no persistent ids, no other callables)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        full = f"{module}.{name}"
+        if full in _RECORD_GLOBALS:
+            return _RECORD_GLOBALS[full]
+        raise _Refused(full)
+
+
+def _refusal(path: Path, what: str) -> IntegrityError:
+    return IntegrityError(f"refused {path}: it asks to run {what}, which no official benchmark file holds, so "
+                          f"nothing from it was run or imported; {_REFETCH}")
+
+
+def load_record(path: Path) -> Any:
+    """Unpickle one NATS-Bench ``.pickle.pbz2`` record through the allow-list (module docstring)."""
+    try:
+        with bz2.open(path, "rb") as f:
+            raw = f.read(MAX_RECORD_BYTES + 1)
+    except (OSError, EOFError, ValueError) as e:
+        raise IntegrityError(f"cannot read the NATS-Bench file {path} ({type(e).__name__}); it is corrupt or "
+                             f"truncated: {_REFETCH}") from None
+    if len(raw) > MAX_RECORD_BYTES:
+        raise IntegrityError(f"{path} decompresses to more than {MAX_RECORD_BYTES >> 20} MB, far more than an "
+                             f"official record; {_REFETCH}")
+    try:
+        return _RecordUnpickler(io.BytesIO(raw)).load()
+    except _Refused as e:
+        raise _refusal(path, str(e)) from None
+    except Exception as e:  # noqa: BLE001 - any failure to unpickle plain data means a bad file
+        raise IntegrityError(f"cannot read the NATS-Bench file {path} ({type(e).__name__}); it is corrupt or "
+                             f"truncated: {_REFETCH}") from None
+
+
+def load_torch(path: Path, what: str) -> Any:
+    """``torch.load(weights_only=True)`` with the numpy globals of official files allowed for this call.
+
+    The error names the file and the problem only: torch's own advice (re-run with ``weights_only=False``,
+    which would run code from the file) is never passed on.
+    """
+    torch = _require("torch", "torch")
+    allowed = [(fn, name) for name, fn in _numpy_globals().items()]
+    try:
+        with torch.serialization.safe_globals(allowed):
+            return torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        m = re.search(r"GLOBAL ([A-Za-z_][\w.]*)|Can only build .* but got <class '([\w.]+)'>", str(e))
+        if m:
+            raise _refusal(path, m.group(1) or m.group(2)) from None
+        raise IntegrityError(f"cannot read {path} as {what} (not a torch file, or corrupt or truncated)") from None
+    except Exception as e:  # noqa: BLE001 - any failure to load plain data means a bad file
+        raise IntegrityError(f"cannot read {path} as {what} ({type(e).__name__}: corrupt, truncated or not "
+                             "such a file)") from None
 
 
 class _Builder:
@@ -56,6 +153,8 @@ class _Builder:
 
     def add_run(self, arch: int, ds: str, fid: int, seed: int, run: Any) -> None:
         """One training run (an official ``ResultsCount``)."""
+        if isinstance(arch, bool) or not isinstance(arch, (int, np.integer)) or not 0 <= arch < self.n:
+            raise IntegrityError(f"the official file names architecture {arch!r}, outside 0..{self.n - 1}")
         self.present[arch] = True
         self.seeds.setdefault((ds, fid), set()).add(seed)
         epochs = int(run.epochs)
@@ -131,17 +230,20 @@ def _results(api: Any, arch: int, hp: str) -> Any | None:
         return None
 
 
+def _add_results(arch: int, hp: str, results: Any, builder: _Builder) -> None:
+    for ds in results.get_dataset_names():
+        if ds not in DATASETS:
+            continue
+        for seed in results.get_dataset_seeds(ds):
+            builder.add_run(arch, ds, int(hp), int(seed), results.query(ds, seed))
+
+
 def _collect(api: Any, archs: Iterable[int], hps: Iterable[str], builder: _Builder) -> None:
     for arch in archs:
         for hp in hps:
             results = _results(api, arch, hp)
-            if results is None:
-                continue
-            for ds in results.get_dataset_names():
-                if ds not in DATASETS:
-                    continue
-                for seed in results.get_dataset_seeds(ds):
-                    builder.add_run(arch, ds, int(hp), int(seed), results.query(ds, seed))
+            if results is not None:
+                _add_results(arch, hp, results, builder)
 
 
 def _ops_of(meta_archs: list[str]) -> np.ndarray:
@@ -161,39 +263,63 @@ def _channels_of(meta_archs: list[str]) -> np.ndarray:
 
 
 def read_nats(folder: Path, space: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, str]]:
-    """Arrays of a NATS-Bench folder, ``space`` 'tss' (topology) or 'sss' (size), via ``nats_bench``."""
-    nats_bench = _require("nats_bench", "nats_bench")
+    """Arrays of a NATS-Bench folder, ``space`` 'tss' (topology) or 'sss' (size).
+
+    Each file is unpickled through the allow-list (:func:`load_record`) and handed to ``nats_bench``'s
+    ``ArchResults`` as plain data, one architecture at a time (memory stays that of one record).
+    """
+    _require("nats_bench", "nats_bench")
+    from nats_bench.api_utils import ArchResults
+
+    n_archs = nb201.N_ARCHS if space == "tss" else nats_sss.N_ARCHS
     names = sorted(int(m.group(1)) for p in folder.iterdir() if (m := _ARCH_FILE.match(p.name)))
     if not names:
         raise DataNotFoundError(f"{folder} holds no NNNNNN.pickle.pbz2 architecture files; point to the "
                                 "NATS-tss-v1_0-3ffb9-simple (or NATS-sss-v1_0-50262-simple) folder")
-    try:
-        api = nats_bench.create(str(folder), space, fast_mode=True, verbose=False)
-        if space == "tss":
-            builder = _Builder({"ops": _ops_of(list(api.meta_archs))})
-            hps: tuple[str, ...] = ("12", "200")
-        else:
-            builder = _Builder({"channels": _channels_of(list(api.meta_archs))}, nats_sss.N_ARCHS)
-            hps = ("01", "12", "90")
-        _collect(api, names, hps, builder)
-    except (EOFError, OSError, ValueError, pickle.UnpicklingError) as e:
-        raise IntegrityError(f"cannot read the NATS-Bench folder {folder} ({type(e).__name__}: {e}); a file is "
-                             "corrupt or truncated: download it again") from None
+    if names[-1] >= n_archs:
+        raise IntegrityError(f"{folder} holds {names[-1]:06d}.pickle.pbz2 but the space has {n_archs} architectures "
+                             f"(0..{n_archs - 1}); is it the right folder?")
+    meta_file = folder / "meta.pickle.pbz2"
+    if not meta_file.is_file():
+        raise DataNotFoundError(f"{folder} has no meta.pickle.pbz2; copy the whole official folder")
+    meta = load_record(meta_file)
+    archs = meta.get("meta_archs") if isinstance(meta, dict) else None
+    if not (isinstance(archs, list) and all(isinstance(a, str) for a in archs)):
+        raise IntegrityError(f"{meta_file} has no list of architecture strings ('meta_archs'); {_REFETCH}")
+    if space == "tss":
+        builder = _Builder({"ops": _ops_of(archs)})
+        hps: tuple[str, ...] = ("12", "200")
+    else:
+        builder = _Builder({"channels": _channels_of(archs)}, nats_sss.N_ARCHS)
+        hps = ("01", "12", "90")
+    for arch in names:
+        path = folder / f"{arch:06d}.pickle.pbz2"
+        record = load_record(path)
+        try:
+            if not isinstance(record, dict):
+                raise TypeError(type(record).__name__)
+            for hp in hps:
+                if hp in record:
+                    _add_results(arch, hp, ArchResults.create_from_state_dict(dict(record[hp])), builder)
+        except (AttributeError, TypeError, KeyError, ValueError, AssertionError, IndexError) as e:
+            raise IntegrityError(f"{path} is not an official NATS-Bench record ({type(e).__name__}: "
+                                 f"{str(e)[:120]}); {_REFETCH}") from None
     return builder.finish()
 
 
 def read_nb201_pth(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, str]]:
-    """Arrays of a NAS-Bench-201 ``.pth`` (through the official ``nas_201_api`` package)."""
+    """Arrays of a NAS-Bench-201 ``.pth`` (loaded as plain data, then through the official ``nas_201_api``)."""
     api_mod = _require("nas_201_api", "nas-bench-201")
-    torch = _require("torch", "torch")
+    data = load_torch(path, "a NAS-Bench-201 file (NAS-Bench-201-v1_[01]-*.pth)")
     try:
-        data = torch.load(str(path), map_location="cpu", weights_only=False)
+        if not isinstance(data, dict):
+            raise TypeError(f"it holds a {type(data).__name__}, not a dict")
         api = api_mod.NASBench201API(data, verbose=False)
-    except (EOFError, OSError, RuntimeError, AssertionError, KeyError, ValueError, pickle.UnpicklingError) as e:
-        raise IntegrityError(f"cannot read {path} as a NAS-Bench-201 file ({type(e).__name__}: {e}); it is corrupt, "
-                             "truncated or not NAS-Bench-201-v1_[01]-*.pth") from None
-    builder = _Builder({"ops": _ops_of(list(api.meta_archs))})
-    _collect(api, api.evaluated_indexes, ("12", "200"), builder)
+        builder = _Builder({"ops": _ops_of(list(api.meta_archs))})
+        _collect(api, api.evaluated_indexes, ("12", "200"), builder)
+    except (AttributeError, TypeError, KeyError, ValueError, AssertionError, IndexError) as e:
+        raise IntegrityError(f"{path} is not a NAS-Bench-201 file ({type(e).__name__}: {str(e)[:120]}); it is "
+                             "corrupt, truncated or not NAS-Bench-201-v1_[01]-*.pth") from None
     return builder.finish()
 
 
@@ -208,37 +334,70 @@ def _require(module: str, package: str) -> Any:
 
 
 def read_latency_table(path: Path) -> dict[str, np.ndarray]:
-    """``device_latency.<device>`` arrays (ms) from HELP's ``<device>.pt`` folder or its CSV."""
+    """``device_latency.<device>`` arrays (ms) from HELP's ``<device>.pt`` folder or its CSV.
+
+    The CSV's ``arch_index`` column must hold distinct official indices (0..15624, no negative or
+    fractional values: a negative index would otherwise attach to the last architecture); latencies
+    must be finite and non-negative, and architectures the table does not list stay absent (NaN).
+    """
     out: dict[str, np.ndarray] = {}
     if path.is_dir():
-        torch = _require("torch", "torch")
         for f in sorted(path.glob("*.pt")):
             if f.stem == "str_arch2idx":
                 continue
+            data = load_torch(f, "a list of latencies")
             try:
-                values = np.asarray(torch.load(str(f), map_location="cpu", weights_only=True), dtype=np.float64)
-            except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
-                raise IntegrityError(f"cannot read {f} as a list of latencies ({e})") from None
+                values = np.asarray(data, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise IntegrityError(f"{f} holds a {type(data).__name__}, not a list of latencies") from None
+            if values.ndim != 1:
+                raise IntegrityError(f"{f} holds an array of shape {values.shape}, not a list of latencies")
             out[f.stem] = values
     else:
         import pandas as pd
 
         try:
             frame = pd.read_csv(path)
-            idx = frame["arch_index"].to_numpy()
-        except (ValueError, KeyError, OSError, EOFError) as e:
-            raise IntegrityError(f"cannot read {path} as a latency table with an arch_index column ({e})") from None
+        except (ValueError, OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError) as e:
+            raise IntegrityError(f"cannot read {path} as a latency table ({type(e).__name__}: {str(e)[:120]})") from None
+        if "arch_index" not in frame.columns:
+            raise IntegrityError(f"{path} has no arch_index column; a latency table lists arch_index and "
+                                 "<device>_ms columns")
+        idx = _arch_index_column(path, frame["arch_index"])
         for col in frame.columns:
-            if col.endswith("_ms"):
+            if isinstance(col, str) and col.endswith("_ms"):
+                try:
+                    column = frame[col].to_numpy(np.float64)
+                except (TypeError, ValueError):
+                    raise IntegrityError(f"column {col} of {path} holds values that are not numbers") from None
                 values = np.full(nb201.N_ARCHS, np.nan)
-                values[idx] = frame[col].to_numpy(np.float64)
+                values[idx] = column
                 out[col[: -len("_ms")]] = values
     if not out:
         raise IntegrityError(f"{path} holds no device latencies (<device>.pt files or <device>_ms columns)")
     for device, values in out.items():
         if values.shape != (nb201.N_ARCHS,):
             raise IntegrityError(f"latency table of {device} has {values.shape[0]} entries, expected {nb201.N_ARCHS}")
+        listed = values[~np.isnan(values)]
+        if not np.isfinite(listed).all() or (listed < 0).any():
+            raise IntegrityError(f"latency table of {device} holds negative or infinite latencies; is it the right file?")
     return {key("device_latency", d): v for d, v in out.items()}
+
+
+def _arch_index_column(path: Path, column: Any) -> np.ndarray:
+    """The ``arch_index`` column as distinct official indices, or a one-line error naming the bad row."""
+    values = column.to_numpy()
+    if values.dtype.kind not in "iu":
+        raise IntegrityError(f"the arch_index column of {path} holds values that are not integers "
+                             f"(dtype {values.dtype}); it must list official indices 0..{nb201.N_ARCHS - 1}")
+    bad = np.flatnonzero((values < 0) | (values >= nb201.N_ARCHS))
+    if bad.size:
+        raise IntegrityError(f"row {int(bad[0]) + 1} of {path} has arch_index {int(values[bad[0]])}, outside the official "
+                             f"indices 0..{nb201.N_ARCHS - 1}")
+    uniq, counts = np.unique(values, return_counts=True)
+    if (counts > 1).any():
+        raise IntegrityError(f"{path} lists arch_index {int(uniq[counts > 1][0])} more than once")
+    return values.astype(np.int64)
 
 
 def import_path(path: str | os.PathLike[str], data_dir: Path, *, force: bool = False) -> str:
@@ -252,8 +411,13 @@ def import_path(path: str | os.PathLike[str], data_dir: Path, *, force: bool = F
         extra = read_latency_table(p)
         arrays = {**current.arrays, **extra}
         prov = {**current.meta["provenance"], **{k: f"hardware latency (ms) imported from {p.name}" for k in extra}}
-        written = store.write(target, arrays, provenance=prov, made_by=current.meta["made_by"],
-                              sources=current.meta["sources"], curves=current.curves() or None,
+        step = f"import: hardware latencies from {p.name}"
+        base = current.meta["made_by"].split("; then ")[0]  # re-importing a table does not grow the history
+        made_by = f"{base}; then {step}"
+        files = sorted(p.glob("*.pt")) if p.is_dir() else [p]
+        sources = {**current.meta["sources"], **{f.name: store.sha256_file(f) for f in files}}
+        written = store.write(target, arrays, provenance=prov, made_by=made_by, sources=sources,
+                              curves=current.curves() or None,
                               notes=current.meta.get("notes", []) + [f"device latencies from {p.name}"])
         return f"added {len(extra)} device latency tables to {written.path} (checksum {written.checksum})"
     if p.is_dir():

@@ -19,6 +19,8 @@ from __future__ import annotations
 import difflib
 from functools import lru_cache
 
+from nabench import validate
+
 from nabench.errors import ConfigError
 
 DATASETS: tuple[str, ...] = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
@@ -63,10 +65,16 @@ def check_split(dataset: str, split: object) -> str:
 
 def check_fidelity(fidelity: object, valid: tuple[int, ...] = FIDELITIES) -> int:
     """Validate a fidelity (training epochs of the schedule): 12 or 200 for NAS-Bench-201."""
-    try:
-        f = int(str(fidelity).removeprefix("hp="))
-    except ValueError:
-        f = None
+    f: int | None = None
+    if isinstance(fidelity, str):  # the CLI's "12" or the official "hp=12": ASCII digits only
+        digits = fidelity.removeprefix("hp=")
+        if digits.isascii() and digits.isdigit() and len(digits) <= 6:
+            f = int(digits)
+    else:
+        try:
+            f = validate.integer("fidelity", fidelity)  # an int or numpy integer; not 12.0, not True
+        except ConfigError:
+            f = None
     if f not in valid:
         raise ConfigError(
             f"unknown fidelity {fidelity!r}; valid fidelities (epochs of the training schedule) are "
