@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from nabench import __version__
 from nabench.errors import NabenchError
@@ -45,6 +45,14 @@ ALIASES: dict[str, tuple[str, ...]] = {"oneshot": ("search",)}
 TORCH_HINT = 'pip install "nabench[torch]"'
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit 2), like every other nabench error;
+    subcommand parsers inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 class _Registrar:
     """The subparsers action handed to ``register()``: adds each subcommand's aliases from :data:`ALIASES`."""
 
@@ -65,7 +73,7 @@ def _canonical(name: str) -> str | None:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser: every subcommand registered, or only ``only`` (imports just its module)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nabench",
         description="Neighborhood-aware NAS on tabular benchmarks (NAS-Bench-201 / NATS-Bench).",
     )
