@@ -39,6 +39,7 @@ from nabench.atomic import write_text
 from nabench.errors import ConfigError
 from nabench.train import checkpoint as ckpt
 from nabench.train.distributed import DistEnv, all_gather_object, all_reduce_sum, barrier
+from nabench.train.graphs import GraphedStep
 from nabench.train.initialization import materialize
 from nabench.train.metrics import topk_correct, write_csv
 from nabench.train.recipes import Recipe
@@ -78,33 +79,42 @@ def split_output(out: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
 
 def make_train_step(model: nn.Module, optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler | None, recipe: Recipe,
-                    amp: bool, device_type: str) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
+                    amp: bool, device_type: str, graphs: bool = False, graph_backend: str | None = None,
+                    log: Callable[[str], None] = print) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
     """One optimizer step as a function ``step(x, y, drop_masks=None) -> (loss, logits)``.
 
     The forward runs under bf16 autocast when ``amp``; the loss adds ``auxiliary_weight`` times the
     auxiliary head's loss; gradients are clipped to ``grad_clip``; the scheduler steps after the optimizer.
-    Used by :class:`Trainer` and by ``benchmarks/gpu_train_throughput.py``.
+    With ``graphs`` the step is captured in a CUDA graph (:class:`~nabench.train.graphs.GraphedStep`, eager
+    with a note off CUDA; ``graph_backend="emulate"`` runs its bookkeeping on CPU for tests); ``step.graphed`` is the
+    wrapper. Used by :class:`Trainer` and by
+    ``benchmarks/gpu_train_throughput.py``.
     """
     criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     aux_weight = recipe.auxiliary_weight
     params = [p for p in model.parameters() if p.requires_grad]
+    device = next(iter(params)).device if params else torch.device(device_type)
 
-    def step(x: torch.Tensor, y: torch.Tensor, drop_masks: torch.Tensor | None = None):
-        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=amp):
+    def core(x: torch.Tensor, y: torch.Tensor, drop_masks: torch.Tensor | None = None):
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=amp, cache_enabled=not graphed.enabled):
             out = model(x) if drop_masks is None else model(x, drop_masks)
             logits, aux = split_output(out)
             loss = criterion(logits, y)
             if aux is not None and aux_weight > 0:
                 loss = loss + aux_weight * criterion(aux, y)
-        optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if recipe.grad_clip:
             nn.utils.clip_grad_norm_(params, recipe.grad_clip)
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
+        graphed.optimizer_step()
         return loss.detach(), logits.detach()
 
+    graphed = GraphedStep(core, optimizer, enabled=graphs, device=device, scheduler=scheduler,
+                          backend=graph_backend, log=log)
+
+    def step(x: torch.Tensor, y: torch.Tensor, drop_masks: torch.Tensor | None = None):
+        return graphed(x, y) if drop_masks is None else graphed(x, y, drop_masks)
+
+    step.graphed = graphed  # type: ignore[attr-defined]
     return step
 
 
@@ -139,6 +149,8 @@ class Trainer:
         if recipe.batch_size % env.world_size:
             raise ConfigError(f"the global batch size {recipe.batch_size} must be divisible by the number of "
                               f"processes ({env.world_size}); change --batch-size or --nproc-per-node")
+        if options.graphs and env.distributed:
+            raise ConfigError("--graphs captures a one-process step; launch without torchrun, or drop --graphs")
         self.recipe, self.env, self.options = recipe, env, options
         self.out_dir = Path(out_dir)
         self.run_info = dict(run_info or {})
@@ -181,7 +193,8 @@ class Trainer:
 
             wrapped = DDP(self.model, device_ids=[self.device.index] if cuda else None)
         self.net = torch.compile(wrapped) if options.compile else wrapped
-        self.step = make_train_step(self.net, self.optimizer, self.scheduler, recipe, self.amp, self.device.type)
+        self.step = make_train_step(self.net, self.optimizer, self.scheduler, recipe, self.amp, self.device.type,
+                                    graphs=options.graphs)
 
     # ----------------------------------------------------------------------------------------- set-up
     def _check_model_supports_recipe(self) -> None:
