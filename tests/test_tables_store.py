@@ -44,7 +44,9 @@ def http_mirror(mirror):
 def test_download_path_over_http(tmp_path, http_mirror):
     bench = build_from_upstream(tmp_path, http_mirror, **QUIET)
     assert round(float(bench.accuracy(6111, dataset="cifar10", split="ori-test", fidelity=200)), 4) == 94.3733
-    assert sorted(p.name for p in (tmp_path / "downloads").iterdir()) == sorted(s.name for s in manifest.sources())
+    got = sorted(p.relative_to(tmp_path / "downloads").as_posix() for p in (tmp_path / "downloads").rglob("*")
+                 if p.is_file())
+    assert got == sorted(s.name for s in manifest.sources())
 
 
 def test_http_download_retries_then_explains(tmp_path, monkeypatch):
@@ -72,6 +74,7 @@ def test_truncated_mirror_file_is_rejected(tmp_path, mirror):
     bad = tmp_path / "mirror"
     bad.mkdir()
     for s in manifest.sources():
+        (bad / s.name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(mirror / s.name, bad / s.name)
     data = (bad / "mini-bench-arch-cell-accs.pd").read_bytes()
     (bad / "mini-bench-arch-cell-accs.pd").write_bytes(data[: len(data) // 2])

@@ -241,6 +241,8 @@ def read(path: Path) -> Store:
         raise corrupt(path, f"the store file {ARRAYS} cannot be read ({type(e).__name__}: {e.strerror})") from None
     if _sha256(data) != files[ARRAYS]:
         raise corrupt(path, f"the store file {ARRAYS} failed its checksum (corrupt, truncated or modified)")
+    if CURVES not in files and (path / CURVES).exists():
+        raise corrupt(path, f"{CURVES} is in the store folder but {META} lists no checksum for it")
     layout = _parse_index(path, meta["index"], len(data))
     arrays = {name: np.frombuffer(data, dtype=dt, count=int(np.prod(shape, dtype=np.int64)), offset=off).reshape(shape)
               for name, (dt, shape, off) in layout.items()}
