@@ -1,4 +1,10 @@
-"""Neighborhood aggregation and flatness statistics over NAS-Bench-201 cells, vectorized over all cells.
+"""Neighborhood aggregation and flatness statistics: the one neighborhood vocabulary of nabench.
+
+:class:`NeighborhoodSpec` (radius as a ball unless ``exact``, ``include_self``, ``k`` sampled, ``dedup``,
+the aggregate) is shared by tabular NA search on every space (:func:`members_of` gives one arch's
+members in any :class:`~nabench.spaces.base.SearchSpace`) and by NA-DARTS (:mod:`nabench.oneshot.neighbors`
+takes its radius and aggregate vocabulary from here). On NAS-Bench-201 everything below is
+vectorized over all 15,625 cells:
 
 A neighborhood ``N_r(a)`` is the set of cells within Hamming distance ``r`` of ``a`` over the six
 edge operations (the *ball*: 24 cells for r=1, 24 + 240 = 264 for r=2), optionally only the cells at
@@ -223,6 +229,47 @@ def members(order: OfficialOrder, spec: NeighborhoodSpec = NeighborhoodSpec(), *
         if s_mask is not None:
             s_mask = np.concatenate([np.ones((n, 1), dtype=bool), s_mask], axis=1)
     return Members(s_index, s_dist, s_mask)
+
+
+def members_of(space: Any, arch: int, spec: NeighborhoodSpec,
+               rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The members of one arch's neighborhood in ``space`` and their distances to it (int64, int8).
+
+    The center (when included) comes first. On NB201 this reads the cached tables of :func:`members`;
+    in other spaces the shells come from ``space.neighbors(arch, d, exact=True)``, deduplication keeps
+    the first neighbor per ``space.canonical`` class (shells in order, then ascending arch) and drops
+    the center's class, and ``k`` neighbors are drawn from ``rng`` as in :func:`members`.
+    """
+    order = getattr(space, "order", None)
+    if isinstance(order, OfficialOrder):
+        mem = members(order, spec, rows=[arch], rng=rng)
+        dist = np.broadcast_to(mem.distance, mem.index.shape)[0]
+        if mem.mask is None:
+            return mem.index[0], dist
+        return mem.index[0][mem.mask[0]], dist[mem.mask[0]]
+    shells = [spec.radius] if spec.exact else list(range(1, spec.radius + 1))
+    parts = [np.asarray(space.neighbors(arch, d, exact=True), dtype=np.int64) for d in shells]
+    idx = np.concatenate(parts)
+    dist = np.concatenate([np.full(len(p), d, dtype=np.int8) for p, d in zip(parts, shells)])
+    if spec.dedup:
+        own = space.canonical(arch)
+        seen: set = {own}
+        keep = np.zeros(len(idx), dtype=bool)
+        for i in np.lexsort((idx, dist)):
+            c = space.canonical(int(idx[i]))
+            if c not in seen:
+                seen.add(c)
+                keep[i] = True
+        idx, dist = idx[keep], dist[keep]
+    if spec.k is not None and spec.k < len(idx):
+        if not isinstance(rng, np.random.Generator):
+            raise ConfigError("sampling k neighbors needs a numpy Generator: pass rng=np.random.default_rng(seed)")
+        pick = np.argpartition(rng.random(len(idx)), spec.k - 1)[: spec.k]
+        idx, dist = idx[pick], dist[pick]
+    if spec.include_self:
+        idx = np.concatenate([[int(arch)], idx]).astype(np.int64)
+        dist = np.concatenate([[0], dist]).astype(np.int8)
+    return idx, dist
 
 
 def reduce(member_values: np.ndarray, mem: Members, spec: NeighborhoodSpec) -> np.ndarray:

@@ -47,7 +47,7 @@ def flat_cost_signal(syn, cost=100.0):
 
 def run(space, signal, script, budget, spec=None, accounting="query"):
     rng = np.random.default_rng(0)
-    scorer = Scorer(signal, rng) if spec is None else NeighborhoodScorer(signal, rng, space.order, spec, accounting)
+    scorer = Scorer(signal, rng) if spec is None else NeighborhoodScorer(signal, rng, space, spec, accounting)
     s = Scripted(space, rng, script)
     return run_search(s, scorer, budget), s
 
@@ -152,4 +152,4 @@ def test_bad_budgets(kwargs, match):
 
 def test_bad_accounting(syn, space):
     with pytest.raises(ConfigError, match="accounting"):
-        NeighborhoodScorer(flat_cost_signal(syn), np.random.default_rng(0), space.order, nh.NeighborhoodSpec(), "free")
+        NeighborhoodScorer(flat_cost_signal(syn), np.random.default_rng(0), space, nh.NeighborhoodSpec(), "free")

@@ -34,7 +34,7 @@ def rngs(seed):
 def search(name, space, signal, budget, seed=0, params=None, spec=None, accounting="query"):
     base, na = registry.parse_name(name)
     r1, r2 = rngs(seed)
-    scorer = NeighborhoodScorer(signal, r2, space.order, spec or nh.NeighborhoodSpec(), accounting) if na \
+    scorer = NeighborhoodScorer(signal, r2, space, spec or nh.NeighborhoodSpec(), accounting) if na \
         else Scorer(signal, r2)
     return run_search(registry.make(base, space, r1, params), scorer, budget)
 
@@ -139,7 +139,7 @@ def test_rea_ages_and_selects(space):
     child = rea.ask()  # with 50 draws from 4 members the best (score 3) is all but surely the parent
     assert (space.ops[child] != space.ops[told[3]]).sum() == 1
     rea.tell(child, -1.0)
-    assert [a for a, _ in rea.population] == told[1:] + [child]
+    assert [a for a, _ in rea.members] == told[1:] + [child]
     with pytest.raises(ConfigError, match="population"):
         registry.make("rea", space, np.random.default_rng(0), {"population": 0})
 

@@ -76,7 +76,7 @@ def test_no_searcher_can_reach_a_test_split(bench, name):
     sig = SearchSignal.from_bench(bench, dataset="cifar10-valid", split="x-valid", fidelity=12, mode="mean")
     tests = [bench.accuracy(np.arange(bench.n_archs), dataset=d, split=s, fidelity=f)
              for d, s, f in (("cifar10", "ori-test", 200), ("cifar100", "x-test", 200), ("cifar10", "ori-test", 12))]
-    worker.init(np.asarray(Space(bench.order).ops), {worker.signal_key(cell): sig}, (cell,))
+    worker.init(Space(bench.order), {worker.signal_key(cell): sig}, (cell,))
     try:
         searcher, scorer = worker.build(cell, 0)
         run_search(searcher, scorer, cell.task.budget)
@@ -99,7 +99,7 @@ def test_a_search_queries_only_the_validation_split():
     for name in registry.NAMES:
         base, na = registry.parse_name(name)
         r1, r2 = worker.rngs(1)
-        scorer = NeighborhoodScorer(sig, r2, syn.order, nh.NeighborhoodSpec()) if na else Scorer(sig, r2)
+        scorer = NeighborhoodScorer(sig, r2, Space(syn.order), nh.NeighborhoodSpec()) if na else Scorer(sig, r2)
         run_search(registry.make(base, space, r1), scorer, Budget("queries", 60, "keep"))
     assert set(syn.queries) == {("cifar100", "x-valid", 12)}
     assert not any(isinstance(o, SyntheticBenchmark) for o in reachable(sig))

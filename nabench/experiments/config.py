@@ -37,7 +37,7 @@ from nabench.errors import ConfigError
 from nabench.neighborhood import NeighborhoodSpec
 from nabench.search import registry
 from nabench.search.protocols import Task, make_task
-from nabench.search.scoring import ACCOUNTING
+from nabench.search.na import ACCOUNTING
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -28,8 +28,7 @@ from nabench.experiments import summary as summ
 from nabench.experiments import worker
 from nabench.experiments.config import Grid
 from nabench.experiments.store import ResultsStore, write_atomic
-from nabench.search.signal import SearchSignal
-from nabench.spaces import nb201
+from nabench.search.signal import Signal, make_signal
 
 
 @dataclass(frozen=True)
@@ -54,15 +53,18 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
     write_atomic(path, data)
 
 
-def signals_for(grid: Grid, bench: Any) -> dict[tuple[str, str, int, str], SearchSignal]:
-    """The search signals the grid's cells read (validation splits only)."""
-    out: dict[tuple[str, str, int, str], SearchSignal] = {}
+def signals_for(grid: Grid, bench: Any) -> dict[tuple[str, str, int, str], Signal]:
+    """The search signals the grid's cells read (validation splits only), from ``bench``, whose space
+    every cell must search (one benchmark per grid)."""
+    out: dict[tuple[str, str, int, str], Signal] = {}
     for cell in grid.cells:
+        t = cell.task
+        if t.benchmark != bench.name:
+            raise ConfigError(f"cell {cell.key} searches benchmark {t.benchmark}, but the grid runs on {bench.name}; "
+                              "put cells of different spaces in different grids (--space)")
         k = worker.signal_key(cell)
         if k not in out:
-            t = cell.task
-            out[k] = SearchSignal.from_bench(bench, dataset=t.search_dataset, split=t.split, fidelity=t.fidelity,
-                                             mode=t.signal)
+            out[k] = make_signal(bench, dataset=t.search_dataset, split=t.split, fidelity=t.fidelity, mode=t.signal)
     return out
 
 
@@ -106,16 +108,15 @@ def run_grid(grid: Grid, out: str | Path, *, bench: Any = None, data_dir: Any = 
 
 
 def _lookup(bench: Any) -> summ.ReportLookup:
-    archs = np.arange(nb201.N_ARCHS)
-    return lambda ds, split, fid: bench.accuracy(archs, dataset=ds, split=split, fidelity=fid)
+    """Report values of the incumbents only (a batched query: table gather, or one surrogate call)."""
+    return lambda ds, split, fid, archs: bench.accuracy(archs, dataset=ds, split=split, fidelity=fid)
 
 
 def _execute(grid: Grid, bench: Any, jobs: list[tuple[int, int, int]], store: ResultsStore, workers: int,
              progress: bool) -> None:
     from tqdm import tqdm
 
-    ops = nb201.all_ops()[bench.order.code_of_index]
-    initargs = (ops, signals_for(grid, bench), grid.cells)
+    initargs = (bench.space, signals_for(grid, bench), grid.cells)
     bar = tqdm(total=len(jobs), unit="run", desc="runs", disable=not progress, file=sys.stderr, smoothing=0.05)
     try:
         if workers == 1:

@@ -29,8 +29,18 @@ RUN_COLUMNS: tuple[str, ...] = CELL_COLUMNS + (
     "run", "seed", "report", "final_arch", "final_signal", "test_acc", "steps", "queries", "time", "stop", "wall_s",
 )
 
-#: ``(dataset, split, fidelity) -> test accuracy per official index``
-ReportLookup = Callable[[str, str, int], np.ndarray]
+#: ``(dataset, split, fidelity, archs) -> reported accuracy of each arch`` (archs: unique int64, ascending)
+ReportLookup = Callable[[str, str, int, np.ndarray], np.ndarray]
+
+
+class _Values:
+    """Reported values of the archs that need them, indexable by arch arrays (any space: no full table)."""
+
+    def __init__(self, archs: np.ndarray, values: np.ndarray) -> None:
+        self.archs, self.values = archs, values
+
+    def __getitem__(self, archs: Any) -> Any:
+        return self.values[np.searchsorted(self.archs, archs)]
 
 
 def _reports(cell: Mapping[str, Any]) -> list[tuple[str, str, int, str]]:
@@ -51,12 +61,24 @@ def tables(records: Iterable[Mapping[str, Any]], cells: Mapping[str, Mapping[str
     ev_cell: list[np.ndarray] = []
     runs: list[dict[str, Any]] = []
     run_cells: list[int] = []
-    cache: dict[tuple[str, str, int], np.ndarray] = {}
+    cache: dict[tuple[str, str, int], _Values] = {}
+    records = list(records)
+    wanted: dict[tuple, list[np.ndarray]] = {}
+    for rec in records:
+        if rec["cell"] in pos:
+            reports = _reports(cells[rec["cell"]])
+            inc = np.asarray(rec["incumbent"], dtype=np.int64)
+            wanted.setdefault(tuple(reports[0][:3]), []).append(inc)
+            for r in reports[1:]:
+                wanted.setdefault(tuple(r[:3]), []).append(inc[-1:])
 
-    def test_of(ds: str, split: str, fid: int) -> np.ndarray:
-        if (ds, split, fid) not in cache:
-            cache[(ds, split, fid)] = np.asarray(lookup(ds, split, fid), dtype=np.float64)
-        return cache[(ds, split, fid)]
+    def test_of(ds: str, split: str, fid: int) -> _Values:
+        """The report values of every incumbent in the records: one batched lookup per report target."""
+        k = (ds, split, fid)
+        if k not in cache:
+            archs = np.unique(np.concatenate(wanted.get(k, [np.zeros(0, dtype=np.int64)])))
+            cache[k] = _Values(archs, np.asarray(lookup(ds, split, fid, archs), dtype=np.float64))
+        return cache[k]
 
     seen: set[tuple[str, int]] = set()
     for rec in records:

@@ -1,7 +1,8 @@
 """One run of one cell, in whatever process executes it (spawn-safe: module-level state, no closures).
 
-A worker holds the space and the search signals (validation values and costs only); it never holds
-the benchmark or any test split. A run's randomness comes from ``SeedSequence(seed)`` spawned into
+A worker holds the space (any :class:`~nabench.spaces.base.SearchSpace`, pickled to it) and the
+search signals (validation values and costs only, or the NB301 surrogate, which has no test split);
+it never holds a tabular benchmark or any test split. A run's randomness comes from ``SeedSequence(seed)`` spawned into
 two Generators, one for the searcher and one for the signal / neighbor sampling, so a run's result
 depends on its seed only, not on the process or the order in which runs are executed.
 """
@@ -16,10 +17,10 @@ from nabench.experiments.config import Cell
 from nabench.search import registry
 from nabench.search.base import Searcher
 from nabench.search.loop import run_search
-from nabench.search.scoring import NeighborhoodScorer, Scorer
-from nabench.search.signal import SearchSignal
-from nabench.search.space import Space
-from nabench.spaces.nb201 import OfficialOrder
+from nabench.search.na import NeighborhoodScorer
+from nabench.search.scorer import Scorer
+from nabench.search.signal import Signal
+from nabench.spaces.base import SearchSpace
 
 _STATE: dict[str, Any] = {}
 
@@ -30,12 +31,9 @@ def signal_key(cell: Cell) -> tuple[str, str, int, str]:
     return (t.search_dataset, t.split, t.fidelity, t.signal)
 
 
-def init(ops_by_index: np.ndarray, signals: dict[tuple[str, str, int, str], SearchSignal],
-         cells: tuple[Cell, ...]) -> None:
+def init(space: SearchSpace, signals: dict[tuple[str, str, int, str], Signal], cells: tuple[Cell, ...]) -> None:
     """Set up this process: the space, the signals and the cells."""
-    order = OfficialOrder(ops_by_index)
-    _STATE["order"] = order
-    _STATE["space"] = Space(order)
+    _STATE["space"] = space
     _STATE["signals"] = signals
     _STATE["cells"] = cells
 
@@ -58,7 +56,8 @@ def build(cell: Cell, seed: int) -> tuple[Searcher, Scorer]:
     searcher = registry.make(cell.base, _STATE["space"], r_search, cell.params)
     if cell.neighborhood is None:
         return searcher, Scorer(signal, r_score)
-    return searcher, NeighborhoodScorer(signal, r_score, _STATE["order"], cell.neighborhood, cell.accounting or "query")
+    return searcher, NeighborhoodScorer(signal, r_score, _STATE["space"], cell.neighborhood,
+                                        cell.accounting or "query")
 
 
 def execute(job: tuple[int, int, int]) -> dict[str, Any]:

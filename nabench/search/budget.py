@@ -23,8 +23,7 @@ Rules (explicit, because published numbers depend on them):
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
+from typing import Callable
 
 from nabench.errors import ConfigError
 
@@ -56,12 +55,14 @@ class Budget:
 
 
 class Ledger:
-    """What one run has spent: simulated seconds, distinct architectures charged, and which ones."""
+    """What one run has spent: simulated seconds, distinct architectures charged, and which ones.
 
-    def __init__(self, budget: Budget, cost: np.ndarray) -> None:
+    ``charged`` is a set (sparse: a run on the DARTS space touches a few hundred of 10^18 cells).
+    """
+
+    def __init__(self, budget: Budget) -> None:
         self.budget = budget
-        self._cost = cost
-        self.charged = np.zeros(len(cost), dtype=bool)
+        self.charged: set[int] = set()
         self.time = 0.0
         self.queries = 0
 
@@ -74,18 +75,24 @@ class Ledger:
         """Whether the run may take another step."""
         return self.spent < self.budget.limit
 
-    def price(self, archs: np.ndarray) -> tuple[np.ndarray, float, int]:
-        """The architectures among ``archs`` not yet charged (distinct), their time and query charge."""
-        new = np.unique(archs[~self.charged[archs]])
-        return new, float(self._cost[new].sum()), len(new)
+    def price(self, archs: list[int], cost: Callable[[list[int]], float]) -> tuple[list[int], float, int]:
+        """The architectures among ``archs`` not yet charged (distinct, ascending), their time and query charge.
+
+        ``cost`` gives the summed training time of a list of archs (the scorer's, which has read them).
+        """
+        if len(archs) == 1:
+            new = [] if archs[0] in self.charged else list(archs)
+        else:
+            new = sorted({a for a in archs if a not in self.charged})
+        return new, (cost(new) if new else 0.0), len(new)
 
     def crosses(self, seconds: float, queries: int) -> bool:
         """Whether charging this step would take the run past its limit."""
         add = seconds if self.budget.kind == "time" else queries
         return self.spent + add > self.budget.limit
 
-    def charge(self, new: np.ndarray, seconds: float) -> None:
+    def charge(self, new: list[int], seconds: float) -> None:
         """Record the charge of a step."""
-        self.charged[new] = True
+        self.charged.update(new)
         self.time += seconds
         self.queries += len(new)

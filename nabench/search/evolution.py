@@ -2,7 +2,8 @@
 
 The short loop of Real et al. (2019), Algorithm 1: fill a population with random cells; then each
 cycle samples ``tournament`` members uniformly *with replacement*, takes the best as parent (the
-first sampled on ties), mutates one edge (:meth:`Space.mutate`), adds the child and removes the
+first sampled on ties), mutates it by one edit (:meth:`SearchSpace.mutate <nabench.spaces.base.SearchSpace.mutate>`: one
+edge's op on NB201, one op or one input on DARTS), adds the child and removes the
 oldest member. NATS-Bench's defaults are population 10 and tournament 3.
 """
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from nabench.errors import ConfigError
 from nabench.search.base import Searcher
-from nabench.search.space import Space
+from nabench.spaces.base import SearchSpace
 
 
 class RegularizedEvolution(Searcher):
@@ -22,24 +23,25 @@ class RegularizedEvolution(Searcher):
 
     name = "rea"
 
-    def __init__(self, space: Space, rng: np.random.Generator, population: int = 10, tournament: int = 3) -> None:
+    def __init__(self, space: SearchSpace, rng: np.random.Generator, population: int = 10, tournament: int = 3) -> None:
         super().__init__(space, rng)
         for label, v in (("population", population), ("tournament", tournament)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ConfigError(f"REA {label} must be a positive integer, got {v!r}")
-        self.population_size = int(population)
+        self.population = int(population)
         self.tournament = int(tournament)
-        self.population: deque[tuple[int, float]] = deque()
+        #: the living members, oldest first: ``(arch, score)``
+        self.members: deque[tuple[int, float]] = deque()
 
     def _ask(self) -> int:
-        if len(self.population) < self.population_size:
-            return self.space.random(self.rng)
-        picks = self.rng.integers(len(self.population), size=self.tournament)
-        scores = np.array([self.population[i][1] for i in picks])
-        parent = self.population[int(picks[int(np.argmax(scores))])][0]
+        if len(self.members) < self.population:
+            return self.space.sample(self.rng)
+        picks = self.rng.integers(len(self.members), size=self.tournament)
+        scores = np.array([self.members[i][1] for i in picks])
+        parent = self.members[int(picks[int(np.argmax(scores))])][0]
         return self.space.mutate(parent, self.rng)
 
     def _tell(self, arch: int, score: float) -> None:
-        self.population.append((arch, score))
-        if len(self.population) > self.population_size:
-            self.population.popleft()
+        self.members.append((arch, score))
+        if len(self.members) > self.population:
+            self.members.popleft()

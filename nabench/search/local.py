@@ -1,6 +1,7 @@
 """Local search: first-improvement hill climbing over one-edit neighbors, with random restarts.
 
-From the current cell, its 24 neighbors are visited in a random order; the first one scoring higher
+From the current cell, its radius-1 neighbors (:meth:`SearchSpace.neighbors`: 24 on NB201, 120 on
+DARTS) are visited in a random order; the first one scoring higher
 becomes the current cell. A cell none of whose neighbors scores higher is a local optimum: the
 search restarts from a random cell it has not seen. Neighbors whose score it already knows are
 compared without a new evaluation. The first cell is the best of ``n_init`` random cells (1 = plain
@@ -16,7 +17,7 @@ import numpy as np
 
 from nabench.errors import ConfigError
 from nabench.search.base import Searcher
-from nabench.search.space import Space
+from nabench.spaces.base import SearchSpace
 
 
 class LocalSearch(Searcher):
@@ -24,7 +25,7 @@ class LocalSearch(Searcher):
 
     name = "ls"
 
-    def __init__(self, space: Space, rng: np.random.Generator, n_init: int = 1) -> None:
+    def __init__(self, space: SearchSpace, rng: np.random.Generator, n_init: int = 1) -> None:
         super().__init__(space, rng)
         if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
             raise ConfigError(f"LS n_init must be a positive integer, got {n_init!r}")
@@ -36,15 +37,18 @@ class LocalSearch(Searcher):
 
     def _unseen_random(self) -> int:
         for _ in range(1000):
-            a = self.space.random(self.rng)
+            a = self.space.sample(self.rng)
             if a not in self.known:
                 return a
-        unseen = np.setdiff1d(np.arange(self.space.n_archs), np.fromiter(self.known, dtype=np.int64))
-        return int(unseen[self.rng.integers(len(unseen))]) if len(unseen) else self.space.random(self.rng)
+        if not self.space.enumerable:
+            return self.space.sample(self.rng)
+        unseen = np.setdiff1d(np.arange(self.space.size), np.fromiter(self.known, dtype=np.int64))
+        return int(unseen[self.rng.integers(len(unseen))]) if len(unseen) else self.space.sample(self.rng)
 
     def _move_to(self, arch: int, score: float) -> None:
         self.current = (arch, score)
-        self._queue = list(self.rng.permutation(self.space.neighbors(arch)))
+        nb = np.asarray(self.space.neighbors(arch), dtype=np.int64)
+        self._queue = nb[self.rng.permutation(len(nb))].tolist()
 
     def _ask(self) -> int:
         while self.current is not None and self._queue:

@@ -3,7 +3,8 @@
 The loop is the only place that joins a searcher, a scorer and a ledger. It returns a
 :class:`Trajectory` of plain arrays: what was evaluated, what it scored, what it cost, and the
 incumbent after each step (the best score so far; the earliest on ties). Test accuracies are not
-here: the runner looks them up from the incumbents afterwards.
+here: the runner looks them up from the incumbents afterwards. Archs are ints in every space
+(:mod:`nabench.spaces.base`), so a trajectory is the same int64 arrays for NB201 and DARTS.
 
 The loop runs with BLAS limited to one thread: the searchers' matrices (BO's GP) are small, and
 multithreaded BLAS on them is many times slower than one thread, besides oversubscribing the cores
@@ -22,7 +23,7 @@ import numpy as np
 from nabench.errors import ConfigError
 from nabench.search.base import Searcher
 from nabench.search.budget import Budget, Ledger
-from nabench.search.scoring import Scorer
+from nabench.search.scorer import Scorer
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def run_search(searcher: Searcher, scorer: Scorer, budget: Budget) -> Trajectory
 
 def _loop(searcher: Searcher, scorer: Scorer, budget: Budget) -> Trajectory:
     t0 = time.perf_counter()
-    ledger = Ledger(budget, scorer.cost)
+    ledger = Ledger(budget)
     cols: dict[str, list] = {k: [] for k in ("arch", "score", "raw", "charged", "time", "queries", "inc", "inc_s")}
     best_a, best_s = -1, -np.inf
     stop = "budget"
@@ -74,7 +75,7 @@ def _loop(searcher: Searcher, scorer: Scorer, budget: Budget) -> Trajectory:
             break
         arch = searcher.ask()
         ev = scorer.evaluate(arch)
-        new, seconds, queries = ledger.price(ev.uses)
+        new, seconds, queries = ledger.price(ev.uses, scorer.cost)
         if ledger.crosses(seconds, queries) and budget.crossing == "drop":
             if not cols["arch"]:
                 need = f"{seconds:.1f} s" if budget.kind == "time" else f"{queries} queries"

@@ -1,11 +1,12 @@
 """Benchmarking protocols: what is searched on, with which budget, and what is reported.
 
-A :class:`Task` is one search setting. ``dataset`` names the task as NATS-Bench's scripts do
-(``cifar10``, ``cifar100``, ``ImageNet16-120``); for ``cifar10`` the search runs on
-``cifar10-valid`` (the only CIFAR-10 training with a held-out validation split) and the report is
-``cifar10`` ``ori-test`` (trained on all 50k images), as NAS-Bench-201 / NATS-Bench do.
+A :class:`Task` is one search setting on one benchmark (``benchmark``: ``nb201``, ``nats-sss`` or
+``nb301``). ``dataset`` names the benchmark task (:data:`nabench.spaces.base.TASKS`, the one table of
+searched and reported data): for ``cifar10`` on NB201 the search runs on ``cifar10-valid`` (the only
+CIFAR-10 training with a held-out validation split) and the report is ``cifar10`` ``ori-test``
+(trained on all 50k images), as NAS-Bench-201 / NATS-Bench do.
 
-Presets:
+Presets on NAS-Bench-201 (``--space 201``):
 
 * ``nb201`` (NAS-Bench-201, ICLR 2020): search on cifar10-valid with the 12-epoch x-valid seed mean,
   12,000 simulated seconds, crossing rule ``drop`` (its RS and REA code discard the evaluation that
@@ -21,6 +22,23 @@ Presets:
   the 200-epoch x-valid seed mean as signal, crossing rule ``drop`` (no run exceeds 150 queries);
   report as ``nats``.
 
+On the NATS size space (``--space sss``, after importing an official sss folder) the ``nats`` and
+``queries`` presets apply with the same budgets and the size space's fidelities: search at 12 epochs
+(``queries``: 90), report the 90-epoch test split. NATS-Bench publishes no separate sss budgets in
+its scripts' defaults; using the topology budgets is our choice.
+
+Presets on the DARTS space (``--space 301``, the NAS-Bench-301 surrogate, CIFAR-10 only). The signal
+is the surrogate's validation accuracy at epoch 12 of 98 (a low fidelity, as NAS-Bench-201 searches on
+12 of 200 epochs; override with ``fidelity``), the report is the epoch-98 prediction. **The surrogate
+has no test split: reports are surrogate validation predictions.** Crossing rule ``drop``.
+
+* ``nb301``: 100 distinct architectures (queries), as NASLib and naszilla use on NB301;
+* ``nb301-300``: 300 queries;
+* ``nb301-time``: 70,000 simulated seconds of the surrogate's predicted training time up to the signal
+  epoch (about 100 evaluations at epoch 12: the mean over random cells is about 690 s).
+
+REA population 10, tournament 3 and REINFORCE lr 0.01, as on NB201.
+
 Every field can be overridden (budget limit, crossing rule, fidelity, signal mode).
 """
 
@@ -32,12 +50,19 @@ from typing import Any, Mapping
 from nabench.errors import ConfigError
 from nabench.search.budget import Budget
 from nabench.search.signal import SIGNAL_MODES
+from nabench.spaces.base import TASKS, task as benchmark_task
 
-PROTOCOLS: tuple[str, ...] = ("nb201", "nats", "queries")
-TASK_DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "ImageNet16-120")
-_SEARCH_DATASET = {"cifar10": "cifar10-valid", "cifar100": "cifar100", "ImageNet16-120": "ImageNet16-120"}
-_TEST_SPLIT = {"cifar10": "ori-test", "cifar100": "x-test", "ImageNet16-120": "x-test"}
+#: protocol -> benchmark it runs on by default
+PROTOCOL_BENCHMARK: dict[str, str] = {"nb201": "nb201", "nats": "nb201", "queries": "nb201",
+                                      "nb301": "nb301", "nb301-300": "nb301", "nb301-time": "nb301"}
+PROTOCOLS: tuple[str, ...] = tuple(PROTOCOL_BENCHMARK)
+#: benchmark -> the protocols that apply to it (the first is its default)
+BENCHMARK_PROTOCOLS: dict[str, tuple[str, ...]] = {"nb201": ("nb201", "nats", "queries"),
+                                                   "nats-sss": ("nats", "queries"),
+                                                   "nb301": ("nb301", "nb301-300", "nb301-time")}
+TASK_DATASETS: tuple[str, ...] = tuple(TASKS["nb201"])
 _NATS_BUDGET = {"cifar10": 20_000.0, "cifar100": 40_000.0, "ImageNet16-120": 120_000.0}
+_DEFAULTS = {"reinforce": {"lr": 0.01}, "rea": {"population": 10, "tournament": 3}}
 
 
 @dataclass(frozen=True)
@@ -59,6 +84,7 @@ class Task:
 
     protocol: str
     dataset: str
+    benchmark: str
     search_dataset: str
     split: str
     fidelity: int
@@ -70,7 +96,8 @@ class Task:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able description (for manifests)."""
         return {
-            "protocol": self.protocol, "dataset": self.dataset, "search_dataset": self.search_dataset,
+            "protocol": self.protocol, "dataset": self.dataset, "benchmark": self.benchmark,
+            "search_dataset": self.search_dataset,
             "split": self.split, "fidelity": self.fidelity, "signal": self.signal,
             "budget": {"kind": self.budget.kind, "limit": self.budget.limit, "crossing": self.budget.crossing,
                        "max_steps": self.budget.max_steps},
@@ -78,42 +105,58 @@ class Task:
         }
 
 
-def _check_task_dataset(dataset: str | None, default: str = "cifar10") -> str:
-    ds = default if dataset is None else str(dataset)
-    if ds == "cifar10-valid":
-        ds = "cifar10"
-    if ds not in TASK_DATASETS:
-        raise ConfigError(f"unknown task dataset {dataset!r}; choose one of {', '.join(TASK_DATASETS)} "
-                          "(cifar10 searches on cifar10-valid x-valid and reports cifar10 ori-test)")
+def _check_task_dataset(dataset: str | None, benchmark: str = "nb201") -> str:
+    tasks = TASKS[benchmark]
+    ds = next(iter(tasks)) if dataset is None else str(dataset)
+    ds = "cifar10" if ds == "cifar10-valid" else ds
+    if ds not in tasks:
+        extra = (" (cifar10 searches on cifar10-valid x-valid and reports cifar10 ori-test)" if benchmark != "nb301"
+                 else " (the NAS-Bench-301 surrogate predicts CIFAR-10 only)")
+        raise ConfigError(f"unknown task dataset {dataset!r} for {benchmark}; choose one of {', '.join(tasks)}{extra}")
     return ds
 
 
-def make_task(protocol: str = "nb201", dataset: str | None = None, *, budget: float | None = None,
+def make_task(protocol: str | None = None, dataset: str | None = None, *, budget: float | None = None,
               crossing: str | None = None, fidelity: int | None = None, signal: str | None = None,
-              max_steps: int | None = None) -> Task:
-    """The preset ``protocol`` for ``dataset``, with optional overrides."""
+              max_steps: int | None = None, benchmark: str | None = None) -> Task:
+    """The preset ``protocol`` for ``dataset`` on ``benchmark``, with optional overrides.
+
+    ``benchmark`` defaults to the protocol's (:data:`PROTOCOL_BENCHMARK`) and ``protocol`` to the
+    benchmark's first (:data:`BENCHMARK_PROTOCOLS`; ``nb201`` when neither is given).
+    """
+    if benchmark is not None and benchmark not in BENCHMARK_PROTOCOLS:
+        raise ConfigError(f"unknown benchmark {benchmark!r}; choose one of {', '.join(BENCHMARK_PROTOCOLS)}")
+    if protocol is None:
+        protocol = BENCHMARK_PROTOCOLS[benchmark or "nb201"][0]
     if protocol not in PROTOCOLS:
         raise ConfigError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    bench = benchmark or PROTOCOL_BENCHMARK[protocol]
+    if protocol not in BENCHMARK_PROTOCOLS[bench]:
+        raise ConfigError(f"protocol {protocol!r} does not apply to benchmark {bench}; its protocols are "
+                          f"{', '.join(BENCHMARK_PROTOCOLS[bench])}")
+    ds = _check_task_dataset(dataset, bench)
+    bt = benchmark_task(bench, ds)
     if protocol == "nb201":
-        ds = _check_task_dataset(dataset)
         if ds != "cifar10":
             raise ConfigError(
                 f"the nb201 protocol searches on cifar10-valid and reports all three datasets, so dataset {ds!r} "
                 "does not apply; use --dataset cifar10, or --protocol nats to search on each dataset"
             )
-        task = Task("nb201", "cifar10", "cifar10-valid", "x-valid", 12, "mean",
+        task = Task("nb201", "cifar10", bench, bt.search_dataset, bt.search_split, bt.search_fidelity, "mean",
                     Budget("time", 12_000.0, "drop"),
-                    tuple(ReportTarget(d, _TEST_SPLIT[d]) for d in TASK_DATASETS),
-                    {"reinforce": {"lr": 0.01}, "rea": {"population": 10, "tournament": 3}})
+                    tuple(ReportTarget(t.report_dataset, t.report_split, t.report_fidelity)
+                          for t in TASKS[bench].values()), _DEFAULTS)
     else:
-        ds = _check_task_dataset(dataset)
         if protocol == "nats":
-            b, fid = Budget("time", _NATS_BUDGET[ds], "keep"), 12
+            b, fid = Budget("time", _NATS_BUDGET[ds], "keep"), bt.search_fidelity
+        elif protocol == "queries":
+            b, fid = Budget("queries", 150.0, "drop"), bt.report_fidelity
+        elif protocol == "nb301-time":
+            b, fid = Budget("time", 70_000.0, "drop"), bt.search_fidelity
         else:
-            b, fid = Budget("queries", 150.0, "drop"), 200
-        task = Task(protocol, ds, _SEARCH_DATASET[ds], "x-valid", fid, "mean", b,
-                    (ReportTarget(ds, _TEST_SPLIT[ds]),),
-                    {"reinforce": {"lr": 0.01}, "rea": {"population": 10, "tournament": 3}})
+            b, fid = Budget("queries", 300.0 if protocol == "nb301-300" else 100.0, "drop"), bt.search_fidelity
+        task = Task(protocol, ds, bench, bt.search_dataset, bt.search_split, fid, "mean", b,
+                    (ReportTarget(bt.report_dataset, bt.report_split, bt.report_fidelity),), _DEFAULTS)
     b = task.budget
     if budget is not None or crossing is not None or max_steps is not None:
         b = Budget(b.kind, float(budget) if budget is not None else b.limit, crossing or b.crossing,
@@ -123,5 +166,5 @@ def make_task(protocol: str = "nb201", dataset: str | None = None, *, budget: fl
     if fidelity is not None:
         from nabench.tables.schema import check_fidelity
 
-        task = replace(task, fidelity=check_fidelity(fidelity))
+        task = replace(task, fidelity=check_fidelity(fidelity, bt.fidelities))
     return replace(task, budget=b, signal=signal if signal is not None else task.signal)

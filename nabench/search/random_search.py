@@ -1,4 +1,4 @@
-"""Random search: uniform cells, with replacement (NAS-Bench-201's RANDOM baseline)."""
+"""Random search: uniform cells (:meth:`SearchSpace.sample`), with replacement (NAS-Bench-201's RANDOM baseline)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ class RandomSearch(Searcher):
     name = "rs"
 
     def _ask(self) -> int:
-        return self.space.random(self.rng)
+        return self.space.sample(self.rng)
 
     def _tell(self, arch: int, score: float) -> None:
         return None

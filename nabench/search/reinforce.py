@@ -1,7 +1,11 @@
-"""REINFORCE with a per-edge softmax policy and a moving-average baseline, as in NAS-Bench-201.
+"""REINFORCE with a per-dimension softmax policy and a moving-average baseline, as in NAS-Bench-201.
 
-The policy holds logits ``theta`` of shape (6 edges, 5 ops), initialized to ``1e-3 * N(0, 1)``; a
-candidate draws one op per edge from ``softmax(theta[e])``. After each reward (the score) the
+The policy is over the space's categorical encoding (:meth:`SearchSpace.encode`): one categorical
+distribution per dimension with ``cardinalities[d]`` choices (NB201: 6 edges x 5 ops; DARTS: per cell
+the 8 ops and the input pairs of nodes 3, 4, 5, 22 dimensions of 3 to 10 choices). Logits ``theta``
+have shape (dimensions, largest cardinality), initialized to ``1e-3 * N(0, 1)``; entries past a
+dimension's cardinality are masked out (probability 0, gradient 0). A candidate draws one value per
+dimension from ``softmax(theta[d])`` and is :meth:`SearchSpace.decode` of the draws. After each reward (the score) the
 baseline, a bias-corrected exponential moving average with momentum 0.9, is updated first, then
 ``theta`` takes one Adam step (torch defaults: betas 0.9 / 0.999, eps 1e-8) on the loss
 ``-log p(arch) * (reward - baseline)``, exactly as AutoDL-Projects' ``reinforce.py``.
@@ -18,7 +22,7 @@ import numpy as np
 
 from nabench.errors import ConfigError
 from nabench.search.base import Searcher
-from nabench.search.space import Space
+from nabench.spaces.base import SearchSpace
 
 
 class Reinforce(Searcher):
@@ -26,14 +30,18 @@ class Reinforce(Searcher):
 
     name = "reinforce"
 
-    def __init__(self, space: Space, rng: np.random.Generator, lr: float = 0.01, momentum: float = 0.9) -> None:
+    def __init__(self, space: SearchSpace, rng: np.random.Generator, lr: float = 0.01, momentum: float = 0.9) -> None:
         super().__init__(space, rng)
         if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0:
             raise ConfigError(f"REINFORCE lr must be a positive number, got {lr!r}")
         if not isinstance(momentum, (int, float)) or isinstance(momentum, bool) or not 0 <= momentum < 1:
             raise ConfigError(f"REINFORCE momentum must lie in [0, 1), got {momentum!r}")
         self.lr, self.momentum = float(lr), float(momentum)
-        self.theta = 1e-3 * rng.standard_normal((space.n_edges, space.n_ops))
+        cards = np.asarray(space.cardinalities, dtype=np.int64)
+        self._cards = cards
+        self._valid = np.arange(cards.max())[None, :] < cards[:, None]
+        self._full = bool(self._valid.all())
+        self.theta = 1e-3 * rng.standard_normal(self._valid.shape)
         self._m = np.zeros_like(self.theta)
         self._v = np.zeros_like(self.theta)
         self._t = 0
@@ -42,8 +50,9 @@ class Reinforce(Searcher):
         self._actions: np.ndarray | None = None
 
     def probs(self) -> np.ndarray:
-        """The policy: per-edge op probabilities, ``(6, 5)``."""
-        z = np.exp(self.theta - self.theta.max(axis=1, keepdims=True))
+        """The policy: per-dimension probabilities, ``(dimensions, largest cardinality)`` (NB201: ``(6, 5)``)."""
+        t = self.theta if self._full else np.where(self._valid, self.theta, -np.inf)
+        z = np.exp(t - t.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
 
     @property
@@ -53,15 +62,15 @@ class Reinforce(Searcher):
 
     def _ask(self) -> int:
         cdf = np.cumsum(self.probs(), axis=1)
-        u = self.rng.random(self.space.n_edges)
-        self._actions = np.minimum((cdf < u[:, None] * cdf[:, -1:]).sum(axis=1), self.space.n_ops - 1)
-        return self.space.index_of(self._actions)
+        u = self.rng.random(len(self._cards))
+        self._actions = np.minimum((cdf < u[:, None] * cdf[:, -1:]).sum(axis=1), self._cards - 1)
+        return int(self.space.decode(self._actions))
 
     def _tell(self, arch: int, score: float) -> None:
         self._ema_num = self.momentum * self._ema_num + (1 - self.momentum) * score
         self._ema_den = self.momentum * self._ema_den + (1 - self.momentum)
         advantage = score - self.baseline
-        onehot = np.eye(self.space.n_ops)[self._actions]
+        onehot = np.eye(self._valid.shape[1])[self._actions]
         grad = -(onehot - self.probs()) * advantage
         self._t += 1
         b1, b2, eps = 0.9, 0.999, 1e-8

@@ -4,6 +4,7 @@ Its values are made up (an additive score per edge and op, plus optional per-see
 optimum is known exactly; its official order is a random permutation of the cells, so code that
 mixes up official indices and base-5 codes fails on it. Test splits hold different numbers from
 validation splits, and every accuracy query is logged in :attr:`SyntheticBenchmark.queries`.
+It implements :class:`nabench.spaces.base.Benchmark` with the NB201 tasks.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numpy as np
 
 from nabench.errors import NotAvailableError
 from nabench.spaces import nb201
-from nabench.spaces.nb201 import N_ARCHS, OfficialOrder
+from nabench.spaces.base import TASKS, Task
+from nabench.spaces.nb201 import N_ARCHS, NB201Space, OfficialOrder
 
 TEST_SPLITS = ("x-test", "ori-test")
 
@@ -23,6 +25,8 @@ class SyntheticBenchmark:
     """Bench-like tables: ``accuracy``, ``cost``, ``n_seeds``, ``seeds``, ``has``, ``order``, ``checksum``."""
 
     n_archs = N_ARCHS
+    name = "nb201"
+    fidelities = (12, 200)
 
     def __init__(self, seed: int = 0, noise: float = 0.0) -> None:
         rng = np.random.default_rng(seed)
@@ -40,6 +44,23 @@ class SyntheticBenchmark:
         self.checksum = f"synthetic-{seed}-{noise}"
 
     @property
+    def space(self) -> NB201Space:
+        """The NB201 space in this table's (permuted) official order."""
+        if not hasattr(self, "_space"):
+            self._space = NB201Space(self.order)
+        return self._space
+
+    @property
+    def tasks(self) -> dict[str, Task]:
+        return TASKS["nb201"]
+
+    def check_query(self, dataset: Any, split: Any, fidelity: Any) -> tuple[str, str, int]:
+        """Validate names as the NB201 store does."""
+        from nabench.tables import schema
+
+        return schema.check_query(dataset, split, fidelity)
+
+    @property
     def optimum(self) -> int:
         """Official index of the best cell by validation value."""
         return int(np.argmax(self.valid))
@@ -54,6 +75,7 @@ class SyntheticBenchmark:
         return self.n_seeds_200 if int(fidelity) == 200 else np.ones(N_ARCHS, dtype=np.int64)
 
     def accuracy(self, archs: Any, *, dataset: str, split: str, fidelity: int, seed: Any = "mean") -> np.ndarray:
+        dataset, split, fidelity = self.check_query(dataset, split, fidelity)
         self.queries.append((dataset, split, int(fidelity)))
         idx = np.asarray(archs)
         if split in TEST_SPLITS:
@@ -68,4 +90,7 @@ class SyntheticBenchmark:
         return out
 
     def cost(self, archs: Any, *, dataset: str, fidelity: int) -> np.ndarray:
-        return self.time200[np.asarray(archs)] * int(fidelity) / 200
+        from nabench.tables import schema
+
+        schema.check_dataset(dataset)
+        return self.time200[np.asarray(archs)] * schema.check_fidelity(fidelity) / 200

@@ -73,3 +73,87 @@ def check_index(index: Any) -> Any:
     if a.size and (a.min() < 0 or a.max() >= N_ARCHS):
         raise ArchError(f"architecture index out of range; NATS-Bench size-space indices are 0..{N_ARCHS - 1}")
     return int(a) if a.ndim == 0 else a.astype(np.int64)
+
+
+class SizeSpace:
+    """The size space as a :class:`~nabench.spaces.base.SearchSpace`: archs are official indices.
+
+    One edit changes one layer's channel count to one of the 7 others (35 neighbors at radius 1);
+    the encoding is the 5 channel choices (0..7 each); distance is the Hamming distance over layers.
+    Every configuration is its own canonical form (no two compute the same network).
+    """
+
+    name = "nats-sss"
+    cardinalities: tuple[int, ...] = (len(CHANNELS),) * N_LAYERS
+    size = N_ARCHS
+    enumerable = True
+    n_archs = N_ARCHS
+
+    def __init__(self) -> None:
+        self.order = ChannelOrder()
+        self._digits = ((np.arange(N_ARCHS)[:, None] // _POW8) % len(CHANNELS)).astype(np.int64)
+        self._digits.setflags(write=False)
+        self._tables: dict[tuple[int, bool], np.ndarray] = {}
+
+    def _table(self, radius: int, exact: bool) -> np.ndarray:
+        key = (int(radius), bool(exact))
+        if key not in self._tables:
+            from itertools import combinations, product
+
+            base = np.arange(N_ARCHS, dtype=np.int64)
+            cols = []
+            shells = [radius] if exact else range(1, radius + 1)
+            k = len(CHANNELS)
+            for r in shells:
+                for layers in combinations(range(N_LAYERS), r):
+                    for shifts in product(range(1, k), repeat=r):
+                        code = base.copy()
+                        for layer, sh in zip(layers, shifts):
+                            d = self._digits[:, layer]
+                            code += (((d + sh) % k) - d) * _POW8[layer]
+                        cols.append(code)
+            table = np.stack(cols, axis=1)
+            table.setflags(write=False)
+            self._tables[key] = table
+        return self._tables[key]
+
+    def sample(self, rng: np.random.Generator, n: int | None = None) -> Any:
+        return int(rng.integers(N_ARCHS)) if n is None else rng.integers(N_ARCHS, size=n)
+
+    def mutate(self, arch: int, rng: np.random.Generator) -> int:
+        d = self._digits[int(arch)].copy()
+        layer = int(rng.integers(N_LAYERS))
+        d[layer] = (d[layer] + int(rng.integers(1, len(CHANNELS)))) % len(CHANNELS)
+        return int(d @ _POW8)
+
+    def neighbors(self, arch: Any, radius: int = 1, exact: bool = False) -> np.ndarray:
+        return self._table(radius, exact)[arch]
+
+    def distance(self, a: int, b: int) -> int:
+        return int((self._digits[int(a)] != self._digits[int(b)]).sum())
+
+    def canonical(self, arch: int) -> int:
+        return int(arch)
+
+    def parse(self, value: Any) -> int:
+        """An official index from an index or ``"c1:c2:c3:c4:c5"``."""
+        from nabench import validate
+
+        if isinstance(value, str):
+            s = value.strip()
+            return int(check_index(int(s))) if s.isdigit() else self.order.index(s)
+        if isinstance(value, (tuple, list)):
+            return self.order.index(tuple(value))
+        return int(check_index(validate.integer("architecture index", value)))
+
+    def format(self, arch: int) -> str:
+        return self.order.str(int(arch))
+
+    def encode(self, archs: Any) -> np.ndarray:
+        return self._digits[archs]
+
+    def decode(self, vectors: Any) -> Any:
+        v = np.asarray(vectors, dtype=np.int64)
+        if v.size and (v.min() < 0 or v.max() >= len(CHANNELS)):
+            raise ArchError(f"size-space codes must lie in 0..{len(CHANNELS) - 1}")
+        return int(v @ _POW8) if v.ndim == 1 else (v @ _POW8).astype(np.int64)

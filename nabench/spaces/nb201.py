@@ -26,9 +26,9 @@ commutative. It is checked against the ``UniqueString`` column of the upstream `
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import combinations, product
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -375,3 +375,128 @@ def check_index(index: object) -> np.ndarray | int:
         bad = a[(a < 0) | (a >= N_ARCHS)].ravel()[0]
         raise ArchError(f"architecture index {int(bad)} is out of range; NAS-Bench-201 indices are 0..{N_ARCHS - 1}")
     return int(a) if a.ndim == 0 else a.astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- the search-space object
+
+#: String position of the first edge into node ``t`` (edges into node t are ``t`` consecutive positions).
+_NODE_OFFSET = tuple(t * (t - 1) // 2 for t in range(1, N_NODES))
+
+
+class NB201Space:
+    """The 15,625 cells as a :class:`~nabench.spaces.base.SearchSpace`, in official-index space.
+
+    Archs are official indices; the per-index tables (ops, one-hot rows, the radius-1 neighbor
+    table) are built once, so neighbors, Hamming distances and encodings are array gathers.
+    """
+
+    name = "nb201"
+    cardinalities: tuple[int, ...] = (N_OPS,) * N_EDGES
+    size = N_ARCHS
+    enumerable = True
+    n_archs = N_ARCHS
+    n_edges = N_EDGES
+    n_ops = N_OPS
+
+    def __init__(self, order: OfficialOrder) -> None:
+        self.order = order
+        self._balls: dict[tuple[int, bool], np.ndarray] = {}
+
+    @cached_property
+    def ops(self) -> np.ndarray:
+        """``(15625, 6)`` op indices by official index (built on first use, like the tables below)."""
+        out = all_ops()[self.order.code_of_index]
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def onehot(self) -> np.ndarray:
+        """``(15625, 30)`` one-hot rows by official index."""
+        out = to_onehot(self.ops).astype(np.float64)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def _neighbors(self) -> np.ndarray:
+        out = self.order.neighbors(1).astype(np.int64)
+        out.setflags(write=False)
+        return out
+
+    def __reduce__(self) -> tuple:
+        return (NB201Space, (OfficialOrder(self.ops),))
+
+    def sample(self, rng: np.random.Generator, n: int | None = None) -> Any:
+        """A uniformly random cell (one op drawn uniformly per edge, as NAS-Bench-201's random search)."""
+        return int(rng.integers(N_ARCHS)) if n is None else rng.integers(N_ARCHS, size=n)
+
+    def index_of(self, ops: np.ndarray) -> int:
+        """Official index of one op vector."""
+        return int(self.order.index_of_code[int(np.dot(np.asarray(ops, dtype=np.int64), _POW5))])
+
+    def neighbors(self, arch: int | np.ndarray, radius: int = 1, exact: bool = False) -> np.ndarray:
+        """Cells within ``radius`` edits (24 for r=1; 264 for r=2, 240 with ``exact``); ``(n, m)`` for arrays."""
+        if radius == 1:
+            return self._neighbors[arch]
+        key = (int(radius), bool(exact))
+        if key not in self._balls:
+            shells = [radius] if exact else list(range(1, radius + 1))
+            table = np.concatenate([self.order.neighbors(d).astype(np.int64) for d in shells], axis=1)
+            table.setflags(write=False)
+            self._balls[key] = table
+        return self._balls[key][arch]
+
+    def distance(self, a: int, b: int) -> int:
+        """Hamming distance over the six edges."""
+        return int((self.ops[int(a)] != self.ops[int(b)]).sum())
+
+    def hamming(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``(len(a), len(b))`` Hamming distances between cells (via one-hot products)."""
+        return self.n_edges - np.rint(self.onehot[a] @ self.onehot[b].T).astype(np.int64)
+
+    def canonical(self, arch: int) -> int:
+        """Isomorphism class id (6,466 classes)."""
+        return int(self.order.canonical_ids()[int(arch)])
+
+    def parse(self, value: Any) -> int:
+        """An official index from an index, an official string or an op tuple."""
+        from nabench import validate
+
+        if isinstance(value, str):
+            s = value.strip()
+            if s.lstrip("-").isdigit():
+                return int(check_index(int(s)))
+            if s.startswith("|"):
+                return self.order.index(s)
+            raise ArchError(f"architecture {value!r} is neither an index (0..{N_ARCHS - 1}) nor an official string "
+                            "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|")
+        if isinstance(value, (tuple, list)):
+            return self.order.index(tuple(value))
+        return int(check_index(validate.integer("architecture index", value)))
+
+    def format(self, arch: int) -> str:
+        """The official string."""
+        return to_str(self.ops[int(arch)])
+
+    def encode(self, archs: Any) -> np.ndarray:
+        """Op indices per edge: ``(6,)`` for one index, ``(n, 6)`` for an array (int64)."""
+        return self.ops[archs].astype(np.int64)
+
+    def decode(self, vectors: Any) -> Any:
+        """Official indices of op vectors."""
+        v = np.asarray(vectors, dtype=np.int64)
+        if v.ndim == 1:
+            return self.index_of(v)
+        return self.order.index_of_code[codes_of(v)].astype(np.int64)
+
+    def mutate(self, index: int, rng: np.random.Generator) -> int:
+        """One edge set to a different op, chosen as AutoDL-Projects' REA does it.
+
+        A target node is drawn uniformly (1, 2 or 3), then one of its incoming edges, then one of the
+        four other ops; so the edge into node 1 changes with probability 1/3 and each edge into node 3
+        with 1/9, not uniformly over edges.
+        """
+        node = int(rng.integers(N_NODES - 1))
+        edge = _NODE_OFFSET[node] + int(rng.integers(node + 1))
+        ops = self.ops[index].astype(np.int64)
+        ops[edge] = (ops[edge] + int(rng.integers(1, N_OPS))) % N_OPS
+        return self.index_of(ops)

@@ -24,8 +24,12 @@ def load(name: str = "nb201", data_dir: str | os.PathLike[str] | None = None) ->
     """Open an installed benchmark store (verifying its checksum); ``data_dir`` as in :mod:`.paths`."""
     from nabench.tables import store
 
+    if name == "nb301":  # the DARTS-space surrogate: files from `nabench data fetch`, not a store
+        from nabench.surrogates.nb301 import load as load_nb301
+
+        return load_nb301(data_dir)  # type: ignore[return-value]
     if name not in BENCHMARKS:
-        raise ConfigError(f"unknown benchmark {name!r}; available: {', '.join(BENCHMARKS)}")
+        raise ConfigError(f"unknown benchmark {name!r}; available: {', '.join(BENCHMARKS)}, nb301")
     return BENCHMARKS[name](store.read(paths.store_dir(paths.data_dir(data_dir), name)))
 
 

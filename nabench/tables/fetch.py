@@ -86,6 +86,7 @@ def fetch_one(src: Source, downloads: Path, mirror: str | os.PathLike[str] | Non
     """Put one verified upstream file into ``downloads``; ``None`` if an optional file is absent from the mirror."""
     downloads.mkdir(parents=True, exist_ok=True)
     dest = downloads / src.name
+    dest.parent.mkdir(parents=True, exist_ok=True)  # a manifest name may name a folder (yahpo_nb301/...)
     if dest.is_dir() and not dest.is_symlink():
         shutil.rmtree(dest)  # a folder under a manifest name in our downloads folder is damage, not data
     elif dest.exists() or dest.is_symlink():

@@ -1,0 +1,1 @@
+"""Surrogate benchmarks: spaces too large for a table, answered by a fitted model (:mod:`.nb301`)."""
