@@ -286,6 +286,7 @@ class TabularBenchmark:
 
     def device_latency(self, archs: Any, *, device: str) -> np.ndarray:
         """Latency in milliseconds on one device of the optional HELP table (CIFAR-10 input)."""
+        validate.string("device", device)
         devices = self.devices()
         if not devices:
             raise NotAvailableError(

@@ -357,8 +357,10 @@ def read_latency_table(path: Path) -> dict[str, np.ndarray]:
         import pandas as pd
 
         try:
-            frame = pd.read_csv(path)
-        except (ValueError, OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError) as e:
+            with warnings.catch_warnings():  # rows longer than the header would silently become an index
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                frame = pd.read_csv(path, index_col=False)
+        except (ValueError, OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.ParserWarning) as e:
             raise IntegrityError(f"cannot read {path} as a latency table ({type(e).__name__}: {str(e)[:120]})") from None
         if "arch_index" not in frame.columns:
             raise IntegrityError(f"{path} has no arch_index column; a latency table lists arch_index and "
