@@ -102,3 +102,45 @@ def test_import_force_flag_replaces_a_larger_store(fresh, mirror, capsys):
     assert code == 0 and "imported 3 architectures" in out
     code, out, _ = run(capsys, "data", "info", "--data-dir", str(fresh))
     assert "3 of 15625" in out
+
+
+def test_info_json_is_alone_on_stdout(fresh, capsys):
+    code, out, err = run(capsys, "data", "info", "--json", "--data-dir", str(fresh))
+    doc = json.loads(out)  # the whole of stdout is one JSON document
+    assert code == 0 and "data folder" in err and "data folder" not in out
+    nb = doc["stores"]["nb201"]
+    assert nb["n_present"] == 15625 and nb["made_by"] == "fetch" and len(nb["checksum"]) == 16
+    assert "acc.cifar10.ori-test.200.mean" in nb["provenance"] and "index" not in nb
+    assert set(doc["downloads"].values()) <= {"ok", "missing"}
+    code, out, err = run(capsys, "data", "info", "--json", "--data-dir", str(fresh / "nothing"))
+    assert code == 1 and json.loads(out)["stores"] == {} and "not installed" in err
+
+
+def test_mirror_that_never_answers_is_announced_and_bounded(tmp_path, capsys, monkeypatch):
+    """A URL mirror that accepts the connection and never replies: one line names the URL and the
+    timeout before any waiting, each failed attempt says so, and the whole wait is bounded."""
+    import socket
+    import time
+
+    from nabench.errors import DataNotFoundError
+    from nabench.tables import fetch, manifest
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)  # the kernel accepts connections; nobody ever answers
+    monkeypatch.setattr(fetch.time, "sleep", lambda s: None)
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    lines: list[str] = []
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(DataNotFoundError, match=r"after 2 attempts \(no answer within the timeout\)"):
+            fetch.fetch_one(manifest.source("nats_bench.csv"), tmp_path / "dl", url, retries=2, timeout=0.5,
+                            progress=False, log=lines.append)
+    finally:
+        server.close()
+    assert time.monotonic() - t0 < 10
+    assert lines[0] == (f"  nats_bench.csv: downloading from {url}/nats_bench.csv (waiting at most 0.5 s for each "
+                        "answer, 2 attempts)")
+    assert "attempt 1 of 2 failed (no answer within the timeout)" in lines[1]
+    assert not any((tmp_path / "dl").iterdir()), "no partial file may remain"
+    assert fetch.TIMEOUT <= 30, "the default wait per answer stays bounded"
