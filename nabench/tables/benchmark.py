@@ -151,6 +151,11 @@ class TabularBenchmark:
             return np.array([self._one_string(x) for x in archs], dtype=np.int64)
         if all(isinstance(x, (tuple, list)) for x in archs):
             return np.array([self._one_tuple(x) for x in archs], dtype=np.int64)
+        if all(type(x) is int for x in archs):  # fast path: plain ints (bools are not of type int)
+            try:
+                return self._from_array(np.array(archs, dtype=np.int64))
+            except OverflowError:
+                pass
         return np.array([self._one_index(x, f"architecture index at position {i} of the list")
                          for i, x in enumerate(archs)], dtype=np.int64)
 
