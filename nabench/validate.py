@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import re
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from nabench.errors import ConfigError
@@ -24,6 +27,12 @@ MAX_BOOTSTRAP = 100_000
 MAX_WORKERS = 512
 #: Largest seed (numpy SeedSequence accepts any non-negative int; we bound it to 64 bits).
 MAX_SEED = 2**63 - 1
+#: Largest number of runs in one grid (cells x runs); each run's record and table rows live in memory.
+MAX_GRID_RUNS = 1_000_000
+#: Largest config file read (a grid file is a few kB; this refuses a wrong file long before memory runs out).
+MAX_CONFIG_BYTES = 4 * 2**20
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def integer(where: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -110,3 +119,56 @@ def table(where: str, value: Any, keys: Iterable[str] | None = None) -> dict[str
 def seed(where: str, value: Any) -> int:
     """A seed: an integer in ``0 .. 2**63 - 1``."""
     return integer(where, value, minimum=0, maximum=MAX_SEED)
+
+
+def plain_name(where: str, value: Any) -> str:
+    """A name safe as one path component: letters, digits, ``.``, ``_``, ``-``, not starting with ``.``/``-``,
+    at most 100 characters (so ``../x``, ``/abs`` or ``a/b`` cannot escape the folder the name lives in)."""
+    if not isinstance(value, str) or not _PLAIN_NAME.fullmatch(value):
+        raise ConfigError(f"{where} must be a plain name (letters, digits, '.', '_', '-'; no '/' or leading '.'; "
+                          f"at most 100 characters), got {value!r}")
+    return value
+
+
+def text_file(where: str, path: Any, *, max_bytes: int = MAX_CONFIG_BYTES) -> str:
+    """The UTF-8 text of the file ``path``; a missing path, a folder, an unreadable, oversized or
+    non-UTF-8 file is refused with one line naming it."""
+    p = Path(string(where, path) if not isinstance(path, os.PathLike) else path)
+    if not p.exists():
+        raise ConfigError(f"{where} {p} does not exist; pass the path of a file")
+    if not p.is_file():
+        raise ConfigError(f"{where} {p} is not a file (a folder?); pass the path of a file")
+    try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise ConfigError(f"{where} {p} is {size} bytes, more than the {max_bytes} a config file may have; "
+                              "is it the right file?")
+        data = p.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{where} {p} cannot be read: {e.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{where} {p} is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+
+
+def writable_dir(where: str, path: Any) -> Path:
+    """``path`` as a folder that exists and is writable, or can be created. The check makes and removes
+    an empty temporary folder (permission bits alone do not tell: root passes them on a read-only mount),
+    so a refused path is left exactly as it was."""
+    import tempfile
+
+    p = Path(string(where, path) if not isinstance(path, os.PathLike) else path)
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"{where} {p} exists and is not a folder; pick another {where}")
+    probe_in = p
+    while not probe_in.exists():
+        probe_in = probe_in.parent
+    if not probe_in.is_dir():
+        raise ConfigError(f"{where} {p} cannot be created: {probe_in} is a file, not a folder; pick another {where}")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".nabench-probe-", dir=probe_in))
+    except OSError as e:
+        what = "is not writable" if probe_in == p else f"cannot be created ({probe_in} is not writable)"
+        raise ConfigError(f"{where} {p} {what}: {e.strerror}; pick another {where}") from None
+    return p

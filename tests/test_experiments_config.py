@@ -87,7 +87,7 @@ def base(**experiment):
     (dict(base(), settings={"default": {"params": {"rs": {"x": 1}}}}), "unknown parameter"),
     (dict(base(), settings={"default": {"params": {"ga": {}}}}), "unknown key.*'ga'"),
     (dict(base(), settings={"default": {"budgets": 3}}), "unknown key.*'budgets'"),
-    (dict(base(), settings={"default": {"signal": "median"}}), "signal mode"),
+    (dict(base(), settings={"default": {"signal": "median"}}), "signal in setting .default. must be one of"),
     (dict(base(), settings={"default": {"crossing": "late"}}), "crossing"),
 ])
 def test_bad_grids(doc, match):

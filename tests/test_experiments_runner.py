@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from nabench import cli
-from nabench.errors import ConfigError
+from nabench.errors import ConfigError, IntegrityError
 from nabench.experiments import grid_from_dict, run_grid
 from nabench.experiments.store import ResultsStore
 from nabench.experiments.summary import EVALUATION_COLUMNS, RUN_COLUMNS
@@ -33,20 +33,17 @@ def grid(searchers, runs=3, protocol="nb201", settings=None, datasets=("cifar10"
                                            "datasets": list(datasets)}]})
 
 
-def without_wall(df: pd.DataFrame) -> pd.DataFrame:
-    return df.drop(columns=["wall_s"])
-
-
 def test_identical_across_processes(tmp_path, bench):
     g = grid(registry.NAMES, runs=3)
     a = run_grid(g, tmp_path / "a", bench=bench, workers=1, progress=False)
     b = run_grid(g, tmp_path / "b", bench=bench, workers=2, progress=False)
     assert a.ran == b.ran == 30
-    ra, rb = (pd.read_csv(r.out / "runs.csv") for r in (a, b))
-    pd.testing.assert_frame_equal(without_wall(ra), without_wall(rb))
-    ea, eb = (pd.read_csv(r.out / "evaluations.csv.gz") for r in (a, b))
-    pd.testing.assert_frame_equal(ea, eb)
-    assert len(ra) == 30 * 3 and ra["seed"].unique().tolist() == [11, 12, 13]
+    for name in ("runs.csv", "evaluations.csv.gz", "summary.csv", "paired.csv"):
+        assert (a.out / name).read_bytes() == (b.out / name).read_bytes(), name
+    ra = pd.read_csv(a.out / "runs.csv")
+    assert len(ra) == 30 * 3 and ra["seed"].unique().tolist() == [11, 12, 13] and "wall_s" not in ra
+    ta = pd.read_csv(a.out / "timings.csv")
+    assert len(ta) == 30 and (ta["wall_s"] > 0).all() and ta[["searcher", "run"]].equals(ra[ra.report == "cifar10/ori-test"][["searcher", "run"]].reset_index(drop=True))
 
 
 def test_tables_are_consistent(tmp_path, bench):
@@ -110,40 +107,91 @@ def test_changed_cell_or_store_is_refused(tmp_path):
         run_grid(g, tmp_path, bench=syn, workers=0)
 
 
-def _lines(path: Path) -> int:
-    return path.read_bytes().count(b"\n") if path.exists() else 0
+TABLES = ("evaluations.csv.gz", "runs.csv", "summary.csv", "paired.csv")
 
 
-def test_killed_grid_resumes(tmp_path, data_dir, bench):
-    """Kill a grid (the whole process group) mid-way, tear the log's last line, rerun: same results, once each."""
-    cfg = tmp_path / "grid.toml"
-    cfg.write_text('runs = 24\nseed = 5\n[[experiment]]\nprotocol = "nb201"\nsearchers = ["bo", "na-ls", "rs"]\n')
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "nabench.cli", "run", "--config", str(cfg), "--out", str(out),
-           "--data-dir", str(data_dir), "--workers", "2", "--no-progress"]
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    while _lines(out / "runs.jsonl") < 6 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done = _lines(out / "runs.jsonl")
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert 6 <= done < 72 and not manifest["complete"] and not (out / "runs.csv").exists()
-    with open(out / "runs.jsonl", "ab") as f:  # a write torn by the kill
-        f.write(b'{"cell":"nb201/cifar10/bo/default","run":23,"seed":28,"arch":[1,2')
-    res = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    assert f"{done} finished runs kept" in res.stdout + res.stderr
-    recs = [json.loads(x) for x in (out / "runs.jsonl").read_text().splitlines()]
-    assert len(recs) == 72 and len({(r["cell"], r["run"]) for r in recs}) == 72
-    ref = run_grid(grid_from_dict({"runs": 24, "seed": 5, "experiment": [
-        {"protocol": "nb201", "searchers": ["bo", "na-ls", "rs"]}]}), tmp_path / "ref", bench=bench, workers=1,
-        progress=False)
-    pd.testing.assert_frame_equal(without_wall(pd.read_csv(out / "runs.csv")),
-                                  without_wall(pd.read_csv(ref.out / "runs.csv")))
+def quiet(g, out, bench, **kw):
+    return run_grid(g, out, bench=bench, workers=1, progress=False, log=lambda _: None, **kw)
+
+
+def test_changed_seed_is_refused_with_or_without_manifest(tmp_path):
+    syn = SyntheticBenchmark(seed=3)
+    quiet(grid(["rs", "na-rs"], runs=3), tmp_path, syn)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    moved = grid_from_dict({"runs": 3, "seed": 100, "experiment": [{"searchers": ["rs", "na-rs"]}]})
+    with pytest.raises(ConfigError, match=r"run 0 of cell nb201/cifar10/rs/default made with seed 11.*same --seed as "
+                                          r"before \(11\) or a new --out"):
+        quiet(moved, tmp_path, syn)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before  # nothing written
+    (tmp_path / "manifest.json").unlink()  # the run keys in the log still protect the runs
+    with pytest.raises(ConfigError, match="made with seed 11"):
+        quiet(moved, tmp_path, syn)
+    k = grid_from_dict({"runs": 3, "seed": 11, "settings": {"default": {"budget": 6000}},
+                        "experiment": [{"searchers": ["rs"]}]})
+    with pytest.raises(ConfigError, match="different settings"):
+        quiet(k, tmp_path, syn)
+    with pytest.raises(ConfigError, match="benchmark store synthetic-3-.* installed store is synthetic-4"):
+        quiet(grid(["rs"], runs=3), tmp_path, SyntheticBenchmark(seed=4))
+
+
+def test_fewer_runs_report_only_the_requested_runs(tmp_path):
+    syn = SyntheticBenchmark(seed=3)
+    quiet(grid(["rs", "na-rs"], runs=5), tmp_path / "five", syn)
+    fewer = quiet(grid(["rs", "na-rs"], runs=3), tmp_path / "five", syn)
+    assert fewer.ran == 0 and fewer.skipped == 6 and (fewer.summary["n"] == 3).all()
+    assert (pd.read_csv(tmp_path / "five" / "summary.csv")["n"] == 3).all()
+    fresh = quiet(grid(["rs", "na-rs"], runs=3), tmp_path / "three", syn)
+    assert fresh.ran == 6
+    for name in TABLES:  # the 5-run folder read at 3 runs gives the bytes of a fresh 3-run folder
+        assert (tmp_path / "five" / name).read_bytes() == (tmp_path / "three" / name).read_bytes(), name
+
+
+def test_cell_order_follows_the_grid_not_the_folder(tmp_path):
+    syn = SyntheticBenchmark(seed=3)
+    quiet(grid(["rea"], runs=2), tmp_path / "a", syn)  # rea first in the folder's history
+    quiet(grid(["rs", "rea"], runs=2), tmp_path / "a", syn)
+    quiet(grid(["rs", "rea"], runs=2), tmp_path / "b", syn)
+    for name in TABLES:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert pd.read_csv(tmp_path / "a" / "runs.csv")["searcher"].iloc[0] == "rs"
+
+
+@pytest.mark.parametrize("line,match", [
+    (b"[1, 2]\n", "line 3 is not a nabench run record .a JSON list"),
+    (b'{"cell": "x", "run": 0}\n', "line 3 is not a nabench run record .missing seed"),
+    (b"{not json\n", "line 3 is corrupt"),
+])
+def test_bad_log_lines_are_one_error(tmp_path, line, match):
+    syn = SyntheticBenchmark(seed=3)
+    g = grid(["rs"], runs=2)
+    quiet(g, tmp_path, syn)
+    with open(tmp_path / "runs.jsonl", "ab") as f:
+        f.write(line)
+    with pytest.raises(IntegrityError, match=match):
+        quiet(g, tmp_path, syn)
+    rec = json.loads((tmp_path / "runs.jsonl").read_text().splitlines()[0])
+    rec["raw"] = rec["raw"][:-1]  # one list shorter than the others
+    (tmp_path / "runs.jsonl").write_text(json.dumps(rec) + "\n")
+    with pytest.raises(IntegrityError, match="line 1 is not a nabench run record .field 'raw' is not a list of numbers of one length"):
+        quiet(g, tmp_path, syn)
+
+
+def test_manifest_that_is_not_one_is_refused(tmp_path):
+    syn = SyntheticBenchmark(seed=3)
+    (tmp_path / "manifest.json").write_text("[1, 2, 3]")
+    with pytest.raises(IntegrityError, match="not a nabench results manifest"):
+        quiet(grid(["rs"], runs=1), tmp_path, syn)
+    (tmp_path / "manifest.json").write_bytes(b"\xff\xfe")
+    with pytest.raises(IntegrityError, match="not a readable JSON manifest"):
+        quiet(grid(["rs"], runs=1), tmp_path, syn)
+
+
+def test_signal_the_store_lacks_fails_before_anything_is_written(tmp_path, data_dir, capsys):
+    out = tmp_path / "o"
+    rc = cli.main(["run", "--signal", "random-seed", "--fidelity", "12", "--runs", "1", "--out", str(out),
+                   "--data-dir", str(data_dir), "--no-progress"])
+    cap = capsys.readouterr()
+    assert rc == 2 and "random-seed" in cap.err and cap.out == "" and not out.exists()
 
 
 def test_cli_default_run(tmp_path, data_dir, capsys):

@@ -1,7 +1,11 @@
-"""``nabench run``: multi-seed searches on the tabular benchmark, from flags or a TOML grid.
+"""``nabench run``: multi-seed searches on a benchmark, from flags or a TOML grid.
 
 ``nabench run --space 201`` alone runs RS against NA-RS, 20 seeds each, under the NAS-Bench-201
-protocol (a few seconds) and prints the summary. Rerunning the same command resumes into the same
+protocol (a few seconds) and prints the summary. ``--space 301`` runs on the DARTS space through the
+NAS-Bench-301 surrogate (protocol ``nb301``: 100 queries, signal at epoch 12, report the epoch-98
+prediction: no test split), ``--space sss`` on the NATS size space after importing its folder. The
+space names the benchmark; the protocol must be one of that benchmark's
+(:data:`nabench.search.protocols.BENCHMARK_PROTOCOLS`). Rerunning the same command resumes into the same
 folder (the default ``--out`` is named after the grid's content).
 """
 
@@ -34,16 +38,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "print mean ± std of the final test accuracy. An interrupted run resumes when rerun with the same "
                     "--out. Example: nabench run --space 201 --searcher na-rs --dataset cifar10 --runs 500 --workers 2",
     )
-    p.add_argument("--space", default="201", choices=["201", "nb201"], help="search space (NAS-Bench-201 cells)")
+    p.add_argument("--space", default=None, metavar="SPACE",
+                   help="201 (NAS-Bench-201, default), 301 or darts (the DARTS space on the NAS-Bench-301 surrogate), "
+                        "sss (the NATS size space, after `nabench data import` of an official sss folder)")
     p.add_argument("--config", metavar="TOML", help="grid file (searchers x datasets x settings); see benchmarks/configs/")
-    p.add_argument("--protocol", choices=PROTOCOLS, help="nb201 (default), nats or queries; see nabench.search.protocols")
+    p.add_argument("--protocol", choices=PROTOCOLS,
+                   help="201: nb201 (default), nats, queries; 301: nb301 (100 queries, default), nb301-300, nb301-time; "
+                        "sss: sss (default), sss-queries; see nabench.search.protocols")
     p.add_argument("--dataset", action="append", metavar="D",
                    help=f"task dataset(s): {', '.join(TASK_DATASETS)} (repeat or comma-separate; default cifar10)")
     p.add_argument("--searcher", action="append", metavar="S",
                    help=f"searcher(s): {', '.join(registry.NAMES)} (repeat or comma-separate; default rs,na-rs)")
     p.add_argument("--runs", type=int, help=f"runs (seeds) per searcher and dataset (default {DEFAULT_RUNS})")
     p.add_argument("--seed", type=int, help="base seed: run r uses seed+r (default 0)")
-    p.add_argument("--workers", type=int, help="worker processes (default: 1 for < 200 runs, else all cores)")
+    p.add_argument("--workers", type=int, help="worker processes (default: 1 for < 200 runs, else the CPUs this "
+                                               "process may use: its affinity mask, capped by SLURM_CPUS_PER_TASK)")
     p.add_argument("--out", metavar="DIR", help="results folder (default nabench-runs/<grid name>-<hash>)")
     add_data_dir(p)
     g = p.add_argument_group("budget and signal (override the protocol)")
@@ -66,6 +75,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--param", action="append", metavar="SEARCHER.NAME=VALUE",
                    help="a searcher hyperparameter, e.g. rea.population=20 (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    la = p.add_argument_group("launcher (where the runs execute; also a [launcher] table in the grid file)")
+    la.add_argument("--launcher", choices=["local", "submitit-local", "slurm"],
+                    help="local (default): a process pool here; slurm: a Slurm job array through submitit, several "
+                         "runs per array element; submitit-local: the same path through submitit's local executor")
+    la.add_argument("--partition", help="Slurm partition")
+    la.add_argument("--account", help="Slurm account")
+    la.add_argument("--qos", help="Slurm quality of service")
+    la.add_argument("--time", type=int, dest="time_min", metavar="MIN", help="time limit per array element, minutes "
+                                                                              "(default 60)")
+    la.add_argument("--cpus-per-task", type=int, help="CPUs (worker processes) per array element (default 1)")
+    la.add_argument("--mem-gb", type=float, help="memory per array element, GB")
+    la.add_argument("--runs-per-job", type=int, help="runs per array element (default 200)")
+    la.add_argument("--array-parallelism", type=int, help="array elements running at once (default 64)")
+    la.add_argument("--no-wait", action="store_false", dest="wait", default=None,
+                    help="submit and return; rerun the same command later to write the tables")
     p.set_defaults(func=_run)
 
 
@@ -90,15 +114,53 @@ def _parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
+#: Flags of the launcher, by their [launcher] key.
+LAUNCHER_FLAGS = ("launcher", "partition", "account", "qos", "time_min", "cpus_per_task", "mem_gb", "runs_per_job",
+                  "array_parallelism", "wait")
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Check the numeric flags with their own names before anything else happens."""
+    from nabench import validate
+
+    if args.runs is not None:
+        validate.integer("--runs", args.runs, minimum=1, maximum=validate.MAX_RUNS)
+    if args.seed is not None:
+        validate.seed("--seed", args.seed)
+    if args.workers is not None:
+        validate.integer("--workers", args.workers, minimum=1, maximum=validate.MAX_WORKERS)
+
+
+def launcher_from_args(args: argparse.Namespace, grid: Any) -> Any:
+    """The launcher: the grid file's [launcher] table, overridden by the flags."""
+    from nabench.experiments.launch import check_options, make_launcher
+
+    opts = dict(grid.launcher)
+    flags = {k: getattr(args, k) for k in LAUNCHER_FLAGS if getattr(args, k, None) is not None}
+    opts.update(check_options("the command line", {k: v for k, v in flags.items()}))
+    return make_launcher(opts)
+
+
+def benchmark_of(args: argparse.Namespace) -> str:
+    """The benchmark ``--space`` names (``nb201`` when it is not given)."""
+    from nabench.spaces import benchmark_name
+
+    return benchmark_name(args.space or "201")
+
+
 def grid_from_args(args: argparse.Namespace) -> Any:
     """The grid described by the command line (or the --config file)."""
     from nabench.experiments.config import grid_from_dict, load_grid
+    from nabench.search.protocols import BENCHMARK_PROTOCOLS
 
     if args.config:
         given = [f"--{f.replace('_', '-')}" for f in GRID_FLAGS if getattr(args, f, None) is not None]
         if given:
             raise ConfigError(f"{', '.join(given)} cannot be combined with --config; put them in the grid file")
         grid = load_grid(args.config)
+        if args.space is not None and {c.task.benchmark for c in grid.cells} != {benchmark_of(args)}:
+            raise ConfigError(f"--space {args.space} does not match the grid file, whose cells search "
+                              f"{', '.join(sorted({c.task.benchmark for c in grid.cells}))}; drop --space")
         if args.runs is not None or args.seed is not None:
             from dataclasses import replace
 
@@ -121,7 +183,11 @@ def grid_from_args(args: argparse.Namespace) -> Any:
     if params:
         setting["params"] = params
     name = "custom" if setting else "default"
-    protocol = args.protocol or "nb201"
+    bench_name = benchmark_of(args)
+    protocol = args.protocol or BENCHMARK_PROTOCOLS[bench_name][0]
+    if protocol not in BENCHMARK_PROTOCOLS[bench_name]:
+        raise ConfigError(f"--protocol {protocol} does not apply to --space {args.space or '201'} ({bench_name}); "
+                          f"its protocols are {', '.join(BENCHMARK_PROTOCOLS[bench_name])}")
     doc = {
         "name": protocol, "runs": args.runs if args.runs is not None else DEFAULT_RUNS,
         "seed": args.seed if args.seed is not None else 0,
@@ -137,19 +203,24 @@ def _run(args: argparse.Namespace) -> int:
     from nabench.experiments import run_grid
     from nabench.experiments.summary import format_paired, format_summary
 
+    from nabench import validate
+    from nabench.experiments.launch import default_workers
+
+    check_flags(args)
     grid = grid_from_args(args)
-    total = len(grid.cells) * grid.runs
-    workers = args.workers
-    if workers is None:
-        workers = 1 if total < 200 else max(1, os.cpu_count() or 1)
+    launcher = launcher_from_args(args, grid)
+    workers = args.workers if args.workers is not None else default_workers(len(grid.cells) * grid.runs)
     out = Path(args.out) if args.out else Path("nabench-runs") / f"{grid.name}-{grid.fingerprint}"
-    bench = nabench.load("nb201", args.data_dir)
-    print(f"{len(grid.cells)} cell(s) x {grid.runs} runs with {workers} worker(s) -> {out}")
-    result = run_grid(grid, out, bench=bench, workers=workers, progress=not args.no_progress)
-    print(format_summary(result.summary))
+    validate.writable_dir("--out", out)
+    bench = nabench.load(grid.cells[0].task.benchmark, args.data_dir)
+    result = run_grid(grid, out, bench=bench, workers=workers, progress=not args.no_progress, launcher=launcher)
+    if result.pending:
+        print(f"{result.pending} runs pending in {out}; rerun the same command when they have ended")
+        return 0
+    print(format_summary(result.summary, result.timings))
     paired = format_paired(result.paired)
     if paired:
         print(paired)
-    print(f"results in {out}: evaluations.csv.gz, runs.csv, summary.csv, paired.csv, manifest.json "
+    print(f"results in {out}: evaluations.csv.gz, runs.csv, summary.csv, paired.csv, timings.csv, manifest.json "
           f"({result.ran} runs made, {result.skipped} resumed, {result.wall_s:.1f} s)")
     return 0

@@ -22,6 +22,14 @@ A grid file::
 A setting's ``neighborhood`` table (the :class:`~nabench.neighborhood.NeighborhoodSpec` fields plus
 ``accounting``) applies to NA searchers only; list plain searchers under the settings that change
 them. Seeds are shared across cells so NA-X and X runs are paired by seed.
+
+An optional ``[launcher]`` table sets how the grid is executed (``launcher = "slurm"``, partition, time,
+CPUs, memory, runs per array element; see :mod:`nabench.experiments.launch`); it does not change any
+result, so it is not part of the grid's fingerprint.
+
+Every value is checked where it enters, with :mod:`nabench.validate` (types, ranges, size limits),
+so a wrong type in a grid file is one line naming the key, never a traceback from deep inside a run.
+The grid ``name`` names a folder under ``nabench-runs/`` and must be a plain name (no ``/``, no ``..``).
 """
 
 from __future__ import annotations
@@ -29,15 +37,18 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
+from nabench import validate
 from nabench.errors import ConfigError
 from nabench.neighborhood import NeighborhoodSpec
 from nabench.search import registry
+from nabench.search.budget import CROSSING_RULES
 from nabench.search.protocols import Task, make_task
 from nabench.search.na import ACCOUNTING
+from nabench.search.signal import SIGNAL_MODES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,8 +57,25 @@ else:  # pragma: no cover
 
 SETTING_KEYS: tuple[str, ...] = ("neighborhood", "params", "budget", "crossing", "signal", "fidelity", "max_steps")
 EXPERIMENT_KEYS: tuple[str, ...] = ("protocol", "datasets", "searchers", "settings")
-GRID_KEYS: tuple[str, ...] = ("name", "runs", "seed", "settings", "experiment")
+GRID_KEYS: tuple[str, ...] = ("name", "runs", "seed", "settings", "experiment", "launcher")
 NEIGHBORHOOD_KEYS: tuple[str, ...] = tuple(f.name for f in fields(NeighborhoodSpec)) + ("accounting",)
+#: Largest ``max_steps`` a setting may ask for (the default is 20,000).
+MAX_STEPS = 10_000_000
+
+#: How each key of a setting is checked (``where``, value) -> value.
+_SETTING_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "budget": validate.positive,
+    "crossing": lambda w, v: validate.choice(w, v, CROSSING_RULES),
+    "signal": lambda w, v: validate.choice(w, v, SIGNAL_MODES),
+    "fidelity": validate.integer,
+    "max_steps": lambda w, v: validate.integer(w, v, minimum=1, maximum=MAX_STEPS),
+}
+#: How each key of a neighborhood table is checked.
+_NEIGHBORHOOD_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "radius": validate.integer, "include_self": validate.boolean, "k": lambda w, v: None if v is None else validate.integer(w, v, minimum=1),
+    "agg": validate.string, "q": validate.number, "decay": validate.number, "dedup": validate.boolean,
+    "exact": validate.boolean, "accounting": lambda w, v: validate.choice(w, v, ACCOUNTING),
+}
 
 
 @dataclass(frozen=True)
@@ -85,12 +113,29 @@ class Cell:
 
 @dataclass(frozen=True)
 class Grid:
-    """Cells, the number of runs per cell and the base seed."""
+    """Cells, the number of runs per cell and the base seed (checked on construction, so
+    ``dataclasses.replace(grid, runs=...)`` is checked too). ``launcher`` holds the grid file's
+    ``[launcher]`` table; it changes how, not what, is run, and is left out of :meth:`to_dict`."""
 
     name: str
     cells: tuple[Cell, ...]
     runs: int
     seed: int
+    launcher: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        validate.plain_name("the grid name", self.name)
+        if not isinstance(self.cells, tuple) or not self.cells or not all(isinstance(c, Cell) for c in self.cells):
+            raise ConfigError(f"a grid needs a non-empty tuple of Cells (see make_cell), got {self.cells!r}")
+        validate.integer("runs per cell", self.runs, minimum=1, maximum=validate.MAX_RUNS)
+        validate.seed("the base seed", self.seed)
+        if self.seed + self.runs - 1 > validate.MAX_SEED:
+            raise ConfigError(f"seed {self.seed} + {self.runs} runs exceeds the largest seed {validate.MAX_SEED}; "
+                              "use a smaller --seed")
+        total = len(self.cells) * self.runs
+        if total > validate.MAX_GRID_RUNS:
+            raise ConfigError(f"the grid has {len(self.cells)} cells x {self.runs} runs = {total} runs, more than the "
+                              f"limit of {validate.MAX_GRID_RUNS}; split it into several grids")
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "runs": self.runs, "seed": self.seed, "cells": [c.to_dict() for c in self.cells]}
@@ -101,62 +146,63 @@ class Grid:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
 
 
-def _check_keys(where: str, table: Mapping[str, Any], valid: Sequence[str]) -> None:
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{where} must be a table (key = value pairs), got {type(table).__name__}")
-    unknown = sorted(set(table) - set(valid))
-    if unknown:
-        raise ConfigError(f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; valid keys are {', '.join(valid)}")
+def _checked(where: str, table: Mapping[str, Any], checks: Mapping[str, Callable[[str, Any], Any]]) -> dict[str, Any]:
+    out = validate.table(where, table, checks)
+    return {k: checks[k](f"{k} in {where}", v) for k, v in out.items()}
 
 
-def _int(where: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{where} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _names(where: str, value: Any) -> list[str]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where} must be a non-empty list of names, got {value!r}")
-    return value
+def _params(where: str, value: Any, base: str) -> dict[str, Any]:
+    """The ``params`` table of a setting: one table of hyperparameters per base searcher."""
+    all_params = validate.table(where, value, tuple(registry.SEARCHERS))
+    for name, given in all_params.items():
+        validate.table(f"{where}.{name}", given)
+    given = dict(all_params.get(base) or {})
+    registry.check_params(base, given)
+    return given
 
 
 def make_cell(protocol: str, dataset: str | None, searcher: str, setting: str = "default",
               overrides: Mapping[str, Any] | None = None) -> Cell:
     """Resolve one cell: the protocol preset, the setting's overrides, the searcher's parameters."""
-    ov = dict(overrides or {})
-    _check_keys(f"setting {setting!r}", ov, SETTING_KEYS)
+    protocol = validate.string("protocol", protocol)
+    if dataset is not None:
+        dataset = validate.string("dataset", dataset)
+    validate.string("searcher", searcher)
+    setting = validate.plain_name("a setting name", setting)
+    where = f"setting {setting!r}"
+    ov = _checked(where, {} if overrides is None else overrides, {**_SETTING_CHECKS, "neighborhood": validate.table,
+                                                                  "params": validate.table})
     base, is_na = registry.parse_name(searcher)
     task = make_task(protocol, dataset, budget=ov.get("budget"), crossing=ov.get("crossing"),
                      fidelity=ov.get("fidelity"), signal=ov.get("signal"), max_steps=ov.get("max_steps"))
-    all_params = ov.get("params") or {}
-    _check_keys(f"params of setting {setting!r}", all_params, tuple(registry.SEARCHERS))
-    given = all_params.get(base) or {}
-    registry.check_params(base, given)
+    given = _params(f"params of {where}", ov.get("params", {}), base)
     params = registry.defaults(base)
     params.update(task.searcher_defaults.get(base, {}))
     params.update(given)
+    nb = _checked(f"neighborhood of {where}", ov.get("neighborhood", {}), _NEIGHBORHOOD_CHECKS)
     spec, accounting = None, None
     if is_na:
-        nb = dict(ov.get("neighborhood") or {})
-        _check_keys(f"neighborhood of setting {setting!r}", nb, NEIGHBORHOOD_KEYS)
         accounting = nb.pop("accounting", "query")
-        if accounting not in ACCOUNTING:
-            raise ConfigError(f"unknown accounting {accounting!r} in setting {setting!r}; choose {' or '.join(ACCOUNTING)}")
-        spec = NeighborhoodSpec(**nb)
+        spec = NeighborhoodSpec(**{**task.neighborhood_defaults, **nb})  # the protocol's, then the setting's
     return Cell(task.protocol, task.dataset, f"na-{base}" if is_na else base, setting, task, params, spec, accounting)
 
 
 def grid_from_dict(doc: Mapping[str, Any], source: str = "the grid") -> Grid:
     """Build a grid from a parsed TOML document."""
-    _check_keys(source, doc, GRID_KEYS)
-    runs = _int(f"runs in {source}", doc.get("runs", 20), 1)
-    seed = _int(f"seed in {source}", doc.get("seed", 0), 0)
-    settings = dict(doc.get("settings") or {})
-    _check_keys(f"[settings] of {source}", settings, list(settings))
+    doc = validate.table(source, doc, GRID_KEYS)
+    name = validate.plain_name(f"name in {source}", doc.get("name", "grid"))
+    runs = validate.integer(f"runs in {source}", doc.get("runs", 20), minimum=1, maximum=validate.MAX_RUNS)
+    seed = validate.seed(f"seed in {source}", doc.get("seed", 0))
+    settings = validate.table(f"[settings] of {source}", doc.get("settings", {}))
+    for st, table in settings.items():
+        validate.plain_name(f"setting name {st!r} in {source}", st)
+        validate.table(f"[settings.{st}] of {source}", table)
     settings.setdefault("default", {})
+    launcher = validate.table(f"[launcher] of {source}", doc.get("launcher", {}))
+    if launcher:
+        from nabench.experiments.launch import check_options
+
+        launcher = check_options(f"[launcher] of {source}", launcher)
     experiments = doc.get("experiment")
     if not experiments:
         raise ConfigError(f"{source} has no [[experiment]] blocks; add one naming a protocol and searchers")
@@ -165,27 +211,26 @@ def grid_from_dict(doc: Mapping[str, Any], source: str = "the grid") -> Grid:
     cells: dict[str, Cell] = {}
     for i, ex in enumerate(experiments, start=1):
         where = f"[[experiment]] #{i} of {source}"
-        _check_keys(where, ex, EXPERIMENT_KEYS)
+        ex = validate.table(where, ex, EXPERIMENT_KEYS)
         if "searchers" not in ex:
             raise ConfigError(f"{where} names no searchers; add searchers = [\"rs\", \"na-rs\"]")
-        for st in _names(f"settings of {where}", ex.get("settings", ["default"])):
+        protocol = validate.string(f"protocol of {where}", ex.get("protocol", "nb201"))
+        for st in validate.names(f"settings of {where}", ex.get("settings", ["default"])):
             if st not in settings:
                 raise ConfigError(f"{where} uses setting {st!r}, which is not defined; defined settings are "
                                   f"{', '.join(settings)} (add a [settings.{st}] table)")
-            for ds in _names(f"datasets of {where}", ex.get("datasets", ["cifar10"])):
-                for s in _names(f"searchers of {where}", ex["searchers"]):
-                    cell = make_cell(str(ex.get("protocol", "nb201")), ds, s, st, settings[st])
+            for ds in validate.names(f"datasets of {where}", ex.get("datasets", ["cifar10"])):
+                for s in validate.names(f"searchers of {where}", ex["searchers"]):
+                    cell = make_cell(protocol, ds, s, st, settings[st])
                     cells.setdefault(cell.key, cell)
-    return Grid(str(doc.get("name", "grid")), tuple(cells.values()), runs, seed)
+    return Grid(name, tuple(cells.values()), runs, seed, launcher)
 
 
 def load_grid(path: str | Path) -> Grid:
-    """Read a grid TOML file."""
-    p = Path(path)
+    """Read a grid TOML file (UTF-8)."""
+    text = validate.text_file("grid file", path)
     try:
-        doc = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"grid file {p} does not exist; pass the path of a TOML grid (see benchmarks/configs/)") from None
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p} is not valid TOML: {e}") from None
-    return grid_from_dict(doc, str(p))
+        raise ConfigError(f"{path} is not valid TOML: {e}") from None
+    return grid_from_dict(doc, str(path))

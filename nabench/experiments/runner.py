@@ -6,28 +6,39 @@ the space and the search signals once, at start. The parent is the only writer: 
 finished run to the log as it arrives, so a killed grid loses only the runs in flight. At the end
 the parent makes the tidy tables from the log (see :mod:`.store`), looking up test accuracies of
 the incumbents itself; test splits never reach a worker.
+
+Order of work, so that a mistake costs nothing: every argument, the output folder (writable, checked
+without writing), the search signals and each cell's searcher are checked first; then the folder's
+manifest and logs are checked against the grid (run keys: a changed seed, setting or store is refused,
+see :mod:`.store`); only then is anything announced or written. The tables hold the requested runs
+only, in the grid's cell order, so a resumed or extended folder gives the same bytes as a fresh one.
+
+Workers die with the parent (:mod:`.lifeline`). ``launcher`` sends the missing runs elsewhere
+(submitit's local executor or a Slurm job array, see :mod:`.launch`) instead of the local pool.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from nabench import __version__
-from nabench.errors import ConfigError
+from nabench import __version__, validate
+from nabench.errors import ConfigError, NabenchError
+from nabench.experiments import lifeline
 from nabench.experiments import summary as summ
 from nabench.experiments import worker
 from nabench.experiments.config import Grid
-from nabench.experiments.store import ResultsStore, write_atomic
+from nabench.experiments.store import ResultsStore, run_key, write_atomic
 from nabench.search.signal import Signal, make_signal
 
 
@@ -41,6 +52,8 @@ class GridResult:
     summary: pd.DataFrame
     paired: pd.DataFrame
     wall_s: float
+    timings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(summ.TIMING_COLUMNS)))
+    pending: int = 0
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -68,43 +81,90 @@ def signals_for(grid: Grid, bench: Any) -> dict[tuple[str, str, int, str], Signa
     return out
 
 
+def _preflight(grid: Grid, bench: Any) -> None:
+    """Fail now, before anything is written, on what would fail in a worker: a search signal the store
+    cannot give (e.g. per-seed values at fidelity 12), a searcher hyperparameter value it refuses."""
+    from nabench.search import registry
+
+    signals = signals_for(grid, bench)
+    space = bench.space
+    for cell in grid.cells:
+        registry.make(cell.base, space, np.random.default_rng(0), cell.params)
+        budget, cost = cell.task.budget, getattr(signals[worker.signal_key(cell)], "cost", None)
+        if budget.kind == "time" and cost is not None and budget.limit < np.nanmin(cost):
+            raise ConfigError(f"the budget of {budget.limit:g} s of cell {cell.key} cannot pay for even the cheapest "
+                              f"evaluation ({np.nanmin(cost):.1f} s); raise the budget")
+
+
 def run_grid(grid: Grid, out: str | Path, *, bench: Any = None, data_dir: Any = None, workers: int = 1,
-             progress: bool = True, command: str | None = None, log: Callable[[str], None] = print) -> GridResult:
-    """Run every unfinished (cell, run) of ``grid`` into ``out`` and write the tables."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+             progress: bool = True, command: str | None = None, log: Callable[[str], None] = print,
+             launcher: Any = None) -> GridResult:
+    """Run every unfinished run of ``grid`` into ``out`` and write the tables (see the module docstring).
+
+    ``launcher``: ``None`` for the local process pool of ``workers`` processes, or a
+    :class:`~nabench.experiments.launch.SubmititLauncher`. A launcher that does not wait for its jobs
+    returns with ``pending`` > 0 and no tables; rerunning collects them and submits only what is missing.
+    """
+    from nabench.experiments import launch
+
+    if not isinstance(grid, Grid):
+        raise ConfigError(f"run_grid needs a Grid (from load_grid or grid_from_dict), got {type(grid).__name__}")
+    workers = validate.integer("workers", workers, minimum=1, maximum=validate.MAX_WORKERS)
+    validate.boolean("progress", progress)
+    if launcher is not None and not isinstance(launcher, launch.SubmititLauncher):
+        raise ConfigError(f"launcher must be None (the local pool) or a SubmititLauncher, got {launcher!r}")
+    out = validate.writable_dir("--out", out)
     if bench is None:
         import nabench
 
         bench = nabench.load("nb201", data_dir)
+    _preflight(grid, bench)
     t0 = time.perf_counter()
-    out = Path(out)
+    checksum = bench.checksum
+    cells = {c.key: c.to_dict() for c in grid.cells}
+    wanted = [(c.key, r, grid.seed + r, run_key(cells[c.key], grid.seed + r, checksum))
+              for c in grid.cells for r in range(grid.runs)]
     with ResultsStore(out) as store:
-        cells = {c.key: c.to_dict() for c in grid.cells}
+        old = store.check_manifest(cells, checksum)
+        found = store.resume(wanted, checksum)
+        queued = launcher.in_flight(out, log) if launcher is not None else set()
+        index = {c.key: i for i, c in enumerate(grid.cells)}
+        jobs = [(index[c], r, s) for c, r, s, k in wanted if k not in found and k not in queued]
         extra = {"nabench_version": __version__, "grid": {"name": grid.name, "runs": grid.runs, "seed": grid.seed},
                  "command": command or " ".join(sys.argv)}
-        manifest = store.merge_manifest(cells, bench.checksum, extra)
+        manifest = store.merged_manifest(old, cells, checksum, extra)
+        how = f"with {workers} worker(s)" if launcher is None else f"through {launcher.describe()}"
+        log(f"{len(grid.cells)} cell(s) x {grid.runs} runs {how} -> {out}")
+        if found:
+            log(f"resuming in {out}: {len(found)} finished runs kept, {len(jobs)} to run")
+        store.write_manifest(manifest)
         store.repair()
-        done = store.done()
-        index = {c.key: i for i, c in enumerate(grid.cells)}
-        jobs = [(index[c.key], r, grid.seed + r) for c in grid.cells for r in range(grid.runs)
-                if (c.key, r) not in done]
-        skipped = len(grid.cells) * grid.runs - len(jobs)
-        if skipped:
-            log(f"resuming in {out}: {skipped} finished runs kept, {len(jobs)} to run")
-        if jobs:
+        store.expect({(c, r): k for c, r, _, k in wanted}, checksum)
+        pending = len(queued)
+        if jobs and launcher is None:
             _execute(grid, bench, jobs, store, workers, progress)
-        evaluations, runs = summ.tables(store.records(), manifest["cells"], _lookup(bench))
+        elif jobs:
+            pending += launcher.run(grid, bench, out, jobs, {(c, r): k for c, r, _, k in wanted}, log)
+        if pending:
+            return GridResult(out, 0, len(found), pd.DataFrame(), pd.DataFrame(), time.perf_counter() - t0,
+                              pending=pending)
+        records = store.resume(wanted, checksum)
+        missing = len(wanted) - len(records)
+        if missing:
+            raise NabenchError(f"{missing} of the grid's runs did not finish (see the launcher's logs); the finished "
+                               f"runs are kept in {out}: rerun the same command to run the rest")
+        ordered = [records[k] for *_, k in wanted]
+        evaluations, runs = summ.tables(ordered, cells, _lookup(bench))
+        timings = summ.timings(ordered, cells)
         summary, paired = summ.summarize(runs), summ.paired(runs)
         _write_csv(evaluations, out / "evaluations.csv.gz")
         _write_csv(runs, out / "runs.csv")
         _write_csv(summary, out / "summary.csv")
         _write_csv(paired, out / "paired.csv")
+        _write_csv(timings, out / "timings.csv")
         wall = time.perf_counter() - t0
-        store.write_manifest(dict(manifest, complete=True, n_runs=int(runs[["protocol", "dataset", "searcher",
-                                                                          "setting", "run"]].drop_duplicates().shape[0]),
-                                  last_wall_s=round(wall, 3)))
-    return GridResult(out, len(jobs), skipped, summary, paired, wall)
+        store.write_manifest(dict(manifest, complete=True, n_runs=len(ordered), last_wall_s=round(wall, 3)))
+    return GridResult(out, len(jobs), len(found), summary, paired, wall, timings)
 
 
 def _lookup(bench: Any) -> summ.ReportLookup:
@@ -129,14 +189,16 @@ def _execute(grid: Grid, bench: Any, jobs: list[tuple[int, int, int]], store: Re
                 worker.release()
         else:
             ctx = multiprocessing.get_context("spawn")
-            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker.init, initargs=initargs)
+            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=lifeline.start,
+                                       initargs=(os.getpid(), worker.init, *initargs))
             try:
                 futures = [pool.submit(worker.execute, job) for job in jobs]
                 for fut in as_completed(futures):
                     store.append(fut.result())
                     bar.update()
-            except BrokenProcessPool as e:
-                raise RuntimeError(f"a worker process died ({e}); finished runs are kept, rerun to resume") from e
+            except BrokenProcessPool:
+                raise NabenchError("a worker process died (killed, or out of memory?); the runs finished so far are "
+                                   "kept: rerun the same command to resume") from None
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
     finally:

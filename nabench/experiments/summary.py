@@ -4,7 +4,11 @@
   accuracies are looked up here, after the search, from each step's incumbent.
 * :func:`summarize`: per cell and report target, the number of runs and the mean, standard
   deviation (ddof 1), standard error, min and max of the final test accuracy, beside the mean
-  simulated time, number of evaluated architectures and optimizer wall time.
+  simulated time and number of evaluated architectures.
+* :func:`timings`: wall-clock seconds per run. They differ between executions of the same grid, so
+  they live in their own table (``timings.csv``) and never in the result tables, which are a pure
+  function of the grid, the seeds and the store (byte-identical whether a grid ran at once, was
+  resumed after a kill, or ran on another launcher).
 * :func:`paired`: each NA cell against its base searcher's cell (same protocol, dataset and
   setting, or the ``default`` setting when the base searcher was not run under that setting),
   matched on seed: mean difference with its standard error, the paired t-test and the Wilcoxon
@@ -20,14 +24,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from nabench.search import registry
+
 CELL_COLUMNS: tuple[str, ...] = ("protocol", "dataset", "searcher", "setting")
 EVALUATION_COLUMNS: tuple[str, ...] = CELL_COLUMNS + (
     "run", "seed", "step", "time", "queries", "arch", "signal", "raw", "charged", "incumbent", "incumbent_signal",
     "incumbent_test",
 )
 RUN_COLUMNS: tuple[str, ...] = CELL_COLUMNS + (
-    "run", "seed", "report", "final_arch", "final_signal", "test_acc", "steps", "queries", "time", "stop", "wall_s",
+    "run", "seed", "report", "final_arch", "final_signal", "test_acc", "steps", "queries", "time", "stop",
 )
+TIMING_COLUMNS: tuple[str, ...] = CELL_COLUMNS + ("run", "seed", "wall_s")
 
 #: ``(dataset, split, fidelity, archs) -> reported accuracy of each arch`` (archs: unique int64, ascending)
 ReportLookup = Callable[[str, str, int, np.ndarray], np.ndarray]
@@ -104,7 +111,7 @@ def tables(records: Iterable[Mapping[str, Any]], cells: Mapping[str, Mapping[str
                 **{c: cell[c] for c in CELL_COLUMNS}, "run": run, "seed": int(rec["seed"]), "report": label,
                 "final_arch": int(inc[-1]), "final_signal": float(rec["incumbent_score"][-1]),
                 "test_acc": float(test_of(ds, split, fid)[inc[-1]]), "steps": n, "queries": int(rec["queries"][-1]),
-                "time": float(rec["time"][-1]), "stop": rec["stop"], "wall_s": float(rec["wall_s"]),
+                "time": float(rec["time"][-1]), "stop": rec["stop"],
             })
     codes = np.concatenate(ev_cell) if ev_cell else np.zeros(0, dtype=np.int32)
     data: dict[str, Any] = {}
@@ -122,23 +129,33 @@ def tables(records: Iterable[Mapping[str, Any]], cells: Mapping[str, Mapping[str
     return evaluations, run_df
 
 
+def timings(records: Iterable[Mapping[str, Any]], cells: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Wall-clock seconds of each run's search, in cell order and run order (one row per run)."""
+    pos = {k: i for i, k in enumerate(cells)}
+    rows = sorted((pos[r["cell"]], int(r["run"]), int(r["seed"]), float(r["wall_s"])) for r in records
+                  if r["cell"] in pos)
+    out = [{**{c: cells[list(cells)[i]][c] for c in CELL_COLUMNS}, "run": run, "seed": seed, "wall_s": w}
+           for i, run, seed, w in rows]
+    return pd.DataFrame(out, columns=list(TIMING_COLUMNS))
+
+
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean ± std (and standard error) of final test accuracy per cell and report target."""
     keys = list(CELL_COLUMNS) + ["report"]
     g = runs.groupby(keys, sort=False, observed=True)
     out = g.agg(n=("test_acc", "size"), mean=("test_acc", "mean"), std=("test_acc", "std"),
                 min=("test_acc", "min"), max=("test_acc", "max"), sim_time=("time", "mean"),
-                queries=("queries", "mean"), steps=("steps", "mean"), wall_s=("wall_s", "mean")).reset_index()
+                queries=("queries", "mean"), steps=("steps", "mean")).reset_index()
     out["se"] = out["std"] / np.sqrt(out["n"])
-    return out[keys + ["n", "mean", "std", "se", "min", "max", "sim_time", "queries", "steps", "wall_s"]]
+    return out[keys + ["n", "mean", "std", "se", "min", "max", "sim_time", "queries", "steps"]]
 
 
 def paired(runs: pd.DataFrame) -> pd.DataFrame:
     """NA-X against X on matched seeds, per protocol, dataset, report and setting."""
     rows = []
     cells = runs[list(CELL_COLUMNS)].drop_duplicates()
-    for _, c in cells[cells["searcher"].str.startswith("na-")].iterrows():
-        base = c["searcher"][3:]
+    for _, c in cells[cells["searcher"].map(registry.is_na).astype(bool)].iterrows():
+        base = registry.base_of(c["searcher"])
         same = (runs["protocol"] == c["protocol"]) & (runs["dataset"] == c["dataset"]) & (runs["searcher"] == base)
         base_setting = c["setting"] if ((runs["setting"] == c["setting"]) & same).any() else "default"
         b = runs[same & (runs["setting"] == base_setting)]
@@ -164,20 +181,34 @@ def paired(runs: pd.DataFrame) -> pd.DataFrame:
                                        "wins", "losses", "ties"])
 
 
-def format_summary(summary: pd.DataFrame) -> str:
-    """The summary as a fixed-width text table: mean ± std of final test accuracy."""
+def report_what(protocol: str) -> str:
+    """What a protocol's reported number is: test accuracy, or (NB301) a surrogate validation prediction."""
+    from nabench.search.protocols import PROTOCOL_BENCHMARK
+    from nabench.spaces.base import TASKS
+
+    notes = {t.note for t in TASKS.get(PROTOCOL_BENCHMARK.get(str(protocol), ""), {}).values() if t.note}
+    return f"final accuracy, %; {', '.join(sorted(notes))}" if notes else "final test accuracy, %"
+
+
+def format_summary(summary: pd.DataFrame, timings: pd.DataFrame | None = None) -> str:
+    """The summary as a fixed-width text table: mean ± std of final test accuracy (and, given the
+    :func:`timings` table, the mean optimizer wall time per run)."""
     if summary.empty:
         return "(no finished runs)"
+    wall: dict[tuple, float] = {}
+    if timings is not None and len(timings):
+        wall = timings.groupby(list(CELL_COLUMNS), sort=False)["wall_s"].mean().to_dict()
     lines = []
     for (proto, ds, report), grp in summary.groupby(["protocol", "dataset", "report"], sort=False):
-        lines.append(f"{proto} / search {ds} / report {report} (final test accuracy, %)")
+        lines.append(f"{proto} / search {ds} / report {report} ({report_what(proto)})")
         lines.append(f"  {'searcher':14s} {'setting':12s} {'runs':>5s} {'mean ± std':>16s} {'se':>6s} "
                      f"{'sim time (s)':>12s} {'archs':>6s} {'wall (ms)':>9s}")
         for _, r in grp.iterrows():
             std = 0.0 if np.isnan(r["std"]) else r["std"]
             se = 0.0 if np.isnan(r["se"]) else r["se"]
             lines.append(f"  {r['searcher']:14s} {r['setting']:12s} {int(r['n']):5d} {r['mean']:8.2f} ± {std:5.2f} "
-                         f"{se:6.3f} {r['sim_time']:12.0f} {r['queries']:6.1f} {1e3 * r['wall_s']:9.2f}")
+                         f"{se:6.3f} {r['sim_time']:12.0f} {r['queries']:6.1f} "
+                         f"{1e3 * wall.get(tuple(r[c] for c in CELL_COLUMNS), np.nan):9.2f}")
     return "\n".join(lines)
 
 
@@ -185,7 +216,8 @@ def format_paired(table: pd.DataFrame) -> str:
     """The paired NA-X vs X tests as a fixed-width text table."""
     if table.empty:
         return ""
-    lines = ["NA-X vs X on matched seeds (final test accuracy, %; p-values of the paired t-test and Wilcoxon)"]
+    what = sorted({report_what(p) for p in table["protocol"]})
+    lines = [f"NA-X vs X on matched seeds ({'; '.join(what)}; p-values of the paired t-test and Wilcoxon)"]
     lines.append(f"  {'protocol':8s} {'dataset':15s} {'report':22s} {'pair':22s} {'n':>4s} {'NA - X':>8s} "
                  f"{'se':>6s} {'t p':>8s} {'W p':>8s} {'W/L/T':>11s}")
     for _, r in table.iterrows():
