@@ -230,3 +230,24 @@ def test_latency_import_records_its_provenance(tmp_path, data_dir, capsys):
     meta = nabench.load("nb201", data_dir=root).meta
     assert meta["made_by"] == "fetch; then import: hardware latencies from lat.csv"
     assert len(meta["sources"]["lat.csv"]) == 64
+
+
+@pytest.fixture(scope="module")
+def sss(tmp_path_factory, mirror):
+    root = tmp_path_factory.mktemp("sss")
+    official.import_path(mirror / "nats_official_sample" / "NATS-sss-v1_0-50262-simple", root)
+    return nabench.load("nats-sss", data_dir=root)
+
+
+def test_size_space_forms_and_refusals(sss):
+    """The same resolver serves the size space: channel tuples and (n, 5) rows, strict about their values."""
+    q = dict(dataset="cifar10", split="ori-test", fidelity=90)
+    arch = sss.arch_str(11)
+    channels = tuple(int(c) for c in arch.split(":"))
+    want = float(sss.accuracy(11, **q))
+    assert float(sss.accuracy(arch, **q)) == want and float(sss.accuracy(channels, **q)) == want
+    np.testing.assert_array_equal(sss.accuracy(np.array([channels, channels]), **q), [want, want])
+    for bad in [(8, 8, 8, 8, 7), (8, 8, 8, 8), (8, 8, 8, 8, 8.0), np.array([[8, 8, 8, 8, 65]]), "\uff18:8:8:8:8",
+                32768, -1, True, np.array([[8, 8], [8, 8]])]:
+        with pytest.raises(ConfigError):
+            sss.accuracy(bad, **q)

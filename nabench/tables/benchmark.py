@@ -53,6 +53,8 @@ class TabularBenchmark:
     fidelities: tuple[int, ...] = ()
     #: length of the tuple form of one architecture (op indices, channel counts)
     tuple_len: int = 0
+    #: what the entries of an architecture tuple are (for error messages)
+    tuple_meaning: str = "values"
 
     def __init__(self, store: Store, order: Any) -> None:
         self._store = store
@@ -106,9 +108,10 @@ class TabularBenchmark:
             return self._from_list(archs), False
         if isinstance(archs, (np.ndarray, range)) or hasattr(archs, "__array__"):
             a = np.asarray(archs)
+            if a.ndim == 0 and a.dtype.kind in "biufcU":  # a 0-d array is its one value (a numpy scalar or str)
+                return self.resolve_archs(a[()])
             if a.ndim == 0:
-                return self.resolve_archs(a[()] if a.dtype.kind in "biuf" else str(a[()]) if a.dtype.kind == "U"
-                                          else self._refuse(archs))
+                return self._refuse(archs)
             return self._from_array(a), False
         return self._refuse(archs)
 
@@ -171,15 +174,12 @@ class TabularBenchmark:
             return self._rows_to_index(a)
         if a.ndim != 1:
             raise nb201.ArchError(
-                f"architecture arrays must be 1-D (official indices) or ({'n'}, {self.tuple_len}) "
+                f"architecture arrays must be 1-D (official indices) or (n, {self.tuple_len}) "
                 f"({self.tuple_meaning} per row), got shape {a.shape}; flatten it (.ravel()) and reshape the answer")
         bad = (a < 0) | (a >= self.n_archs)
         if bad.any():
             self._out_of_range(int(a[bad][0]))
         return a.astype(np.int64, copy=False)
-
-    #: what the entries of an architecture tuple are (error messages)
-    tuple_meaning: str = "values"
 
     def _rows_to_index(self, rows: np.ndarray) -> np.ndarray:
         """Official indices of an ``(n, tuple_len)`` integer array (subclasses)."""
