@@ -57,7 +57,11 @@ def test_list_presets(capsys: pytest.CaptureFixture) -> None:
     (["--genotype", "Genotype(normal=[('conv_9x9', 0)])", "--preset", "darts-cifar"], "cannot read genotype"),
     (["--arch", "|none~0|+|none~0|", "--preset", "nb201-200"], "node groups"),
     (["--arch", TOP, "--preset", "darts-cifar"], "auxiliary head"),
-    (["--preset", "nb201-200"], "missing --arch or --genotype"),
+    (["--preset", "nb201-200"], "missing --arch, --genotype or --from-run"),
+    (["--arch", "six", "--preset", "nb201-200"], "neither an index"),
+    (["--arch", TOP, "--seeds", "1,x", "--preset", "nb201-200"], "comma-separated integers"),
+    (["--arch", TOP, "--arch", TOP, "--preset", "nb201-200"], "given twice"),
+    (["--arch", TOP, "--pack", "0", "--preset", "nb201-200"], "--pack"),
 ])
 def test_user_mistakes_give_one_line_errors(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
                                             args: list[str], message: str) -> None:
@@ -72,3 +76,29 @@ def test_missing_data_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     err = capsys.readouterr().err
     assert "CIFAR-10 not found" in err and "--download" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_train_accepts_the_index_that_query_accepts(root: Path, tmp_path: Path, data_dir: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    """``--arch 6111`` names the same cell as ``nabench query 6111`` (the benchmark's own order)."""
+    assert main(_tiny(root, tmp_path / "run", "--arch", "6111", "--data-dir", str(data_dir), "--preset", "nb201-200",
+                      "--json")) == 0
+    assert json.loads(capsys.readouterr().out)["run"]["network"]["arch"] == TOP
+
+
+def test_train_pack_end_to_end(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Two cells x two seeds with --pack 3: one pack of 3 and one network alone, then a rerun trains nothing."""
+    other = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_3x3~0|avg_pool_3x3~1|nor_conv_3x3~2|"
+    args = _tiny(root, tmp_path / "farm", "--arch", TOP, "--arch", other, "--seeds", "0,1", "--pack", "3",
+                 "--preset", "nb201-200", "--json")
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    summaries = json.loads(out[out.index("["):])
+    assert len(summaries) == 4 and [s["seed"] for s in summaries] == [0, 1, 0, 1]
+    assert [s.get("packed_with", 1) for s in summaries] == [3, 3, 3, 1]
+    folders = sorted(p.name for p in (tmp_path / "farm").iterdir())
+    assert len(folders) == 4 and all((tmp_path / "farm" / f / "final.json").is_file() for f in folders)
+    stamp = (tmp_path / "farm" / folders[0] / "final.json").stat().st_mtime_ns
+    assert main(args) == 0
+    assert "4 of 4 networks already trained" in capsys.readouterr().out
+    assert (tmp_path / "farm" / folders[0] / "final.json").stat().st_mtime_ns == stamp

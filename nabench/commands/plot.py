@@ -1,4 +1,4 @@
-"""``nabench plot curves|flatness|correlations``: figures of search runs and of the flatness study."""
+"""``nabench plot curves|flatness|correlations|trained-vs-benchmark``: figures of search runs and of the flatness study."""
 
 from __future__ import annotations
 
@@ -58,6 +58,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--out", default=None, metavar="DIR", help="output folder (default: TABLE_DIR)")
     r.add_argument("--formats", default="png,pdf", help="figure formats, comma-separated (default png,pdf)")
     r.set_defaults(func=_correlations)
+
+    from nabench.train.farm_plot import register_plot  # torch-free: it reads the training farm's table
+
+    register_plot(inner)
 
     def _help(_: argparse.Namespace) -> int:
         p.print_help()
