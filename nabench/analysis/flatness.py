@@ -21,18 +21,22 @@ Decisions (the issue leaves them open):
 * Deduplication keeps one cell per isomorphism class, the one with the lowest official index, and
   computes aggregates over deduplicated neighborhoods (each class counted once). Isomorphic cells
   were trained separately, so their accuracies differ; keeping all of them weights classes by size.
-* Subsets "top p" hold the cells whose *signal* is in the top ``p`` of the population (fixed before
-  resampling, see :mod:`nabench.analysis.stats`). Top-k picks are made within the subset; a k larger
-  than the subset gives NaN.
+* Subsets "top p" hold the ``ceil(p * n)`` cells with the highest *signal* in the population
+  (:func:`nabench.analysis.stats.top_count`, the one rounding rule; fixed before resampling). Values
+  are compared at the data's precision (1e-6 percent, :func:`nabench.analysis.stats.at_data_precision`)
+  before any ranking, so seed means tied up to float noise are ties. Top-k picks are made within the
+  subset; a k larger than the subset gives NaN.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from nabench import neighborhood
 from nabench.analysis.stats import correlation_table, top_fraction, top_k_mean
@@ -168,11 +172,13 @@ def study(
     *,
     rng: np.random.Generator,
     config: StudyConfig = StudyConfig(),
+    progress: bool = False,
 ) -> StudyResult:
     """Run the study on given per-cell ``signal`` and ``test`` arrays (official index order).
 
     ``rng`` drives every bootstrap resample (one child generator per dedup x subset block, spawned
     in a fixed order, so a block's numbers do not depend on which other blocks are computed).
+    ``progress`` shows a bar on stderr (one step per predictor and block bootstrapped).
     """
     if not isinstance(rng, np.random.Generator):
         raise ConfigError("pass an explicit numpy.random.Generator as rng (e.g. numpy.random.default_rng(0))")
@@ -180,17 +186,17 @@ def study(
     if t.shape != (nb201.N_ARCHS,):
         raise ConfigError(f"the test accuracies must hold one value per cell ({nb201.N_ARCHS}), got shape {t.shape}")
     blocks = [(d, p) for d in config.dedup for p in config.fractions]
-    populations: dict[bool, tuple[pd.DataFrame, np.ndarray]] = {}
+    populations = {d: _population(signal, t, order, config, d) for d in config.dedup}
     rows = []
+    bar = tqdm(total=sum(populations[d][0].shape[1] for d, _ in blocks), desc="flatness bootstrap",
+               unit="predictor", file=sys.stderr, disable=not progress or not config.n_resamples, leave=False)
     for (dedup, fraction), child in zip(blocks, rng.spawn(len(blocks))):
-        if dedup not in populations:
-            populations[dedup] = _population(signal, t, order, config, dedup)
         pred, target = populations[dedup]
         pos = top_fraction(pred["signal"].to_numpy(), fraction)
         sub = {c: pred[c].to_numpy()[pos] for c in pred.columns}
         table = correlation_table(
             sub, target[pos], rng=child, n_resamples=config.n_resamples,
-            confidence_level=config.confidence_level, baseline="signal",
+            confidence_level=config.confidence_level, baseline="signal", progress=bar,
         )
         for k in config.top_k:
             table[f"top{k}_test"] = [top_k_mean(sub[c], target[pos], k) if k <= pos.size else np.nan
@@ -199,6 +205,7 @@ def study(
         table.insert(1, "subset", subset_name(fraction))
         table["best_test"] = float(target[pos].max())
         rows.append(table)
+    bar.close()
     every = np.arange(nb201.N_ARCHS)
     frame = (populations[False][0] if False in populations else cell_predictors(signal, order, config)).copy()
     frame.insert(0, "arch_index", every)
@@ -236,10 +243,11 @@ def run_study(
     *,
     rng: np.random.Generator,
     config: StudyConfig = StudyConfig(),
+    progress: bool = False,
 ) -> StudyResult:
     """The study of one dataset and signal fidelity on the installed benchmark."""
     signal, test, spec = load_signal_and_test(bench, dataset, fidelity)
-    res = study(signal, test, bench.order, rng=rng, config=config)
+    res = study(signal, test, bench.order, rng=rng, config=config, progress=progress)
     res.table.insert(0, "dataset", spec.name)
     res.table.insert(1, "fidelity", int(fidelity))
     return replace(res, spec=spec, fidelity=int(fidelity))

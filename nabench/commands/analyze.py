@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="bootstrap resamples for the 95%% CIs (default 1000; 0 = point estimates only)")
     f.add_argument("--seed", type=int, default=0, help="seed of the bootstrap Generator (default 0)")
     f.add_argument("--no-figures", action="store_true", help="write only the CSV table")
+    f.add_argument("--quiet", action="store_true", help="no progress bar (it goes to stderr)")
     f.add_argument("--formats", default="png,pdf", help="figure formats, comma-separated (default png,pdf)")
     add_data_dir(f)
     f.set_defaults(func=_flatness)
@@ -76,7 +77,8 @@ def _flatness(args: argparse.Namespace) -> int:
         raise ConfigError(f"--bootstrap must be 0 or more resamples, got {args.bootstrap}")
     bench = nabench.load("nb201", args.data_dir)
     config = StudyConfig(n_resamples=args.bootstrap)
-    res = run_study(bench, spec.name, fid, rng=np.random.default_rng(args.seed), config=config)
+    res = run_study(bench, spec.name, fid, rng=np.random.default_rng(args.seed), config=config,
+                    progress=not args.quiet)
     out = Path(args.out)
     csv = io.write_csv(res.table, io.study_table_path(out, spec.name, fid))
     print(f"flatness study: {spec.name}, signal {spec.signal_dataset} {spec.signal_split} @ {fid} epochs, "
