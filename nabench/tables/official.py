@@ -11,9 +11,9 @@ download from third-party mirrors, and a pickle can name any callable. ``nats_be
 ``nas_201_api`` would run plain ``pickle.load`` / ``torch.load(weights_only=False)``, so nabench
 unpickles the files itself and hands the official classes plain data:
 
-* ``.pickle.pbz2`` records go through :class:`_RecordUnpickler`, which resolves only the globals
+* ``.pickle.pbz2`` records go through :mod:`nabench.tables.unpickle`, which resolves only the globals
   an official record holds (``collections.OrderedDict``, ``numpy.dtype``, numpy's scalar and array
-  reconstructors; :data:`_RECORD_GLOBALS`) and refuses any other with one line; the decompressed
+  reconstructors) and refuses any other with one line; the decompressed
   size is bounded (:data:`MAX_RECORD_BYTES`), so a bz2 bomb cannot exhaust memory.
 * ``.pth`` / ``.pt`` files go through ``torch.load(weights_only=True)`` with the same numpy globals
   allowed for that call only (``torch.serialization.safe_globals``).
@@ -31,8 +31,6 @@ absent (queries for them raise :class:`~nabench.errors.NotAvailableError`).
 from __future__ import annotations
 
 import bz2
-import collections
-import io
 import os
 import pickle
 import re
@@ -44,46 +42,13 @@ import numpy as np
 
 from nabench.errors import ConfigError, DataNotFoundError, IntegrityError
 from nabench.spaces import nats_sss, nb201
-from nabench.tables import paths, store
+from nabench.tables import paths, store, unpickle
 from nabench.tables.schema import DATASETS, key
 
 _ARCH_FILE = re.compile(r"^([0-9]{6})\.pickle\.pbz2$")
 #: Largest decompressed record nabench unpickles (official ones are below 2 MB).
 MAX_RECORD_BYTES = 256 * 2**20
 _REFETCH = "download it again from the official source (files from other mirrors can be damaged or unsafe)"
-
-
-def _numpy_globals() -> dict[str, Any]:
-    """numpy callables an official record (or .pth) refers to, under their numpy 1.x and 2.x names."""
-    core = getattr(np, "_core", None)
-    multiarray = core.multiarray if core is not None else np.core.multiarray
-    out: dict[str, Any] = {"numpy.dtype": np.dtype, "numpy.ndarray": np.ndarray}
-    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        out[f"{mod}.scalar"] = multiarray.scalar
-        out[f"{mod}._reconstruct"] = multiarray._reconstruct
-    for code in "?bhilqBHILQefdgFDGSUO":  # dtype classes (numpy >= 1.25), restored by BUILD in torch's unpickler
-        cls = type(np.dtype(code))
-        if cls is not np.dtype:
-            out[f"{cls.__module__}.{cls.__qualname__}"] = cls
-    return out
-
-
-#: Every global a NATS-Bench record may name; anything else is refused (nothing is called).
-_RECORD_GLOBALS: dict[str, Any] = {"collections.OrderedDict": collections.OrderedDict, **_numpy_globals()}
-
-
-class _Refused(pickle.UnpicklingError):
-    """A pickle named a global outside the allow-list."""
-
-
-class _RecordUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only :data:`_RECORD_GLOBALS` (no persistent ids, no other callables)."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        full = f"{module}.{name}"
-        if full in _RECORD_GLOBALS:
-            return _RECORD_GLOBALS[full]
-        raise _Refused(full)
 
 
 def _refusal(path: Path, what: str) -> IntegrityError:
@@ -103,8 +68,8 @@ def load_record(path: Path) -> Any:
         raise IntegrityError(f"{path} decompresses to more than {MAX_RECORD_BYTES >> 20} MB, far more than an "
                              f"official record; {_REFETCH}")
     try:
-        return _RecordUnpickler(io.BytesIO(raw)).load()
-    except _Refused as e:
+        return unpickle.loads(raw)
+    except unpickle.Refused as e:
         raise _refusal(path, str(e)) from None
     except Exception as e:  # noqa: BLE001 - any failure to unpickle plain data means a bad file
         raise IntegrityError(f"cannot read the NATS-Bench file {path} ({type(e).__name__}); it is corrupt or "
@@ -118,7 +83,7 @@ def load_torch(path: Path, what: str) -> Any:
     which would run code from the file) is never passed on.
     """
     torch = _require("torch", "torch")
-    allowed = [(fn, name) for name, fn in _numpy_globals().items()]
+    allowed = [(fn, name) for name, fn in unpickle.numpy_globals().items()]
     try:
         with torch.serialization.safe_globals(allowed):
             return torch.load(str(path), map_location="cpu", weights_only=True)
