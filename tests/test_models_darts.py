@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-import torch
+torch = pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 
 from nabench.models.darts_net import network_cifar, network_imagenet
 from nabench.spaces.darts import DARTS_V2, Genotype, GenotypeError, parse

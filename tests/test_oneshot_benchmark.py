@@ -6,7 +6,9 @@ import importlib.util
 import json
 from pathlib import Path
 
-import torch
+import pytest
+
+torch = pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_search_throughput.py"
 

@@ -6,7 +6,7 @@ import csv
 import json
 
 import pytest
-import torch
+torch = pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 
 from nabench.oneshot import lookup
 from nabench.oneshot.config import Neighborhood, SearchConfig

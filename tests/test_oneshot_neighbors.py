@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
+torch = pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 
 from nabench.errors import ConfigError
 from nabench.oneshot.config import Neighborhood, SearchConfig, n_moves

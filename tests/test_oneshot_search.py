@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-import torch
+torch = pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from torch.func import functional_call

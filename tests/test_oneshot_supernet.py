@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
+torch = pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 import torch.nn.functional as F
 
 from nabench.models.ops import ResNetBasicBlock

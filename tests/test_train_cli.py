@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from nabench.cli import main
+pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 from nabench.vision import synthetic
 
 # One intra-op thread: with two test workers on two cores, more threads oversubscribe and spin.

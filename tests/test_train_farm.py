@@ -14,6 +14,7 @@ import pytest
 from nabench.cli import main
 from nabench.errors import ConfigError
 from nabench.spaces import nb201
+pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 from nabench.train import farm
 from nabench.train.run import RunConfig
 from nabench.vision import synthetic

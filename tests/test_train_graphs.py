@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import torch
+import pytest
+
+torch = pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 
 from nabench.train.graphs import GraphedStep, sgd_step_
 from nabench.train.initialization import materialize

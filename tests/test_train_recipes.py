@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-import torch
+torch = pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 
 from nabench.errors import ConfigError
 from nabench.train.recipes import RECIPES, get_recipe

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+torch = pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 
 from nabench.errors import ConfigError, DataNotFoundError, IntegrityError, NabenchError
 from nabench.vision import cifar, imagenet16, synthetic

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+torch = pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 
 from nabench.errors import ConfigError
 from nabench.vision import synthetic

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import torch
+import pytest
+
+torch = pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 from PIL import Image
 
 from nabench.vision import transforms as T
