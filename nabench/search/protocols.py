@@ -22,10 +22,11 @@ Presets on NAS-Bench-201 (``--space 201``):
   the 200-epoch x-valid seed mean as signal, crossing rule ``drop`` (no run exceeds 150 queries);
   report as ``nats``.
 
-On the NATS size space (``--space sss``, after importing an official sss folder) the ``nats`` and
-``queries`` presets apply with the same budgets and the size space's fidelities: search at 12 epochs
-(``queries``: 90), report the 90-epoch test split. NATS-Bench publishes no separate sss budgets in
-its scripts' defaults; using the topology budgets is our choice.
+On the NATS size space (``--space sss``, after importing an official sss folder): ``sss`` is ``nats``
+and ``sss-queries`` is ``queries`` with the size space's fidelities: search at 12 epochs (``sss-queries``:
+90), report the 90-epoch test split; same budgets as on the topology space (our choice; NATS-Bench's
+scripts take the budget as an argument). The protocol names the benchmark, so cell keys of the two
+spaces never collide.
 
 Presets on the DARTS space (``--space 301``, the NAS-Bench-301 surrogate, CIFAR-10 only). The signal
 is the surrogate's validation accuracy at epoch 12 of 98 (a low fidelity, as NAS-Bench-201 searches on
@@ -37,7 +38,11 @@ has no test split: reports are surrogate validation predictions.** Crossing rule
 * ``nb301-time``: 70,000 simulated seconds of the surrogate's predicted training time up to the signal
   epoch (about 100 evaluations at epoch 12: the mean over random cells is about 690 s).
 
-REA population 10, tournament 3 and REINFORCE lr 0.01, as on NB201.
+REA population 10, tournament 3 and REINFORCE lr 0.01, as on NB201. NA searchers sample ``k = 8`` of a
+candidate's 120 radius-1 neighbors by default (:attr:`Task.neighborhood_defaults`; a setting's
+``neighborhood`` table overrides it): a whole neighborhood is 121 evaluations, more than the 100-query
+budget, so full NA could not evaluate even one candidate; with ``k = 8`` a candidate costs at most 9
+queries (about 11 candidates in 100 queries).
 
 Every field can be overridden (budget limit, crossing rule, fidelity, signal mode).
 """
@@ -54,11 +59,12 @@ from nabench.spaces.base import TASKS, task as benchmark_task
 
 #: protocol -> benchmark it runs on by default
 PROTOCOL_BENCHMARK: dict[str, str] = {"nb201": "nb201", "nats": "nb201", "queries": "nb201",
+                                      "sss": "nats-sss", "sss-queries": "nats-sss",
                                       "nb301": "nb301", "nb301-300": "nb301", "nb301-time": "nb301"}
 PROTOCOLS: tuple[str, ...] = tuple(PROTOCOL_BENCHMARK)
 #: benchmark -> the protocols that apply to it (the first is its default)
 BENCHMARK_PROTOCOLS: dict[str, tuple[str, ...]] = {"nb201": ("nb201", "nats", "queries"),
-                                                   "nats-sss": ("nats", "queries"),
+                                                   "nats-sss": ("sss", "sss-queries"),
                                                    "nb301": ("nb301", "nb301-300", "nb301-time")}
 TASK_DATASETS: tuple[str, ...] = tuple(TASKS["nb201"])
 _NATS_BUDGET = {"cifar10": 20_000.0, "cifar100": 40_000.0, "ImageNet16-120": 120_000.0}
@@ -92,6 +98,8 @@ class Task:
     budget: Budget
     reports: tuple[ReportTarget, ...]
     searcher_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: neighborhood fields NA searchers use unless a setting overrides them (see the module docstring)
+    neighborhood_defaults: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able description (for manifests)."""
@@ -147,16 +155,17 @@ def make_task(protocol: str | None = None, dataset: str | None = None, *, budget
                     tuple(ReportTarget(t.report_dataset, t.report_split, t.report_fidelity)
                           for t in TASKS[bench].values()), _DEFAULTS)
     else:
-        if protocol == "nats":
+        if protocol in ("nats", "sss"):
             b, fid = Budget("time", _NATS_BUDGET[ds], "keep"), bt.search_fidelity
-        elif protocol == "queries":
+        elif protocol in ("queries", "sss-queries"):
             b, fid = Budget("queries", 150.0, "drop"), bt.report_fidelity
         elif protocol == "nb301-time":
             b, fid = Budget("time", 70_000.0, "drop"), bt.search_fidelity
         else:
             b, fid = Budget("queries", 300.0 if protocol == "nb301-300" else 100.0, "drop"), bt.search_fidelity
         task = Task(protocol, ds, bench, bt.search_dataset, bt.search_split, fid, "mean", b,
-                    (ReportTarget(bt.report_dataset, bt.report_split, bt.report_fidelity),), _DEFAULTS)
+                    (ReportTarget(bt.report_dataset, bt.report_split, bt.report_fidelity),), _DEFAULTS,
+                    {"k": 8} if bench == "nb301" else {})
     b = task.budget
     if budget is not None or crossing is not None or max_steps is not None:
         b = Budget(b.kind, float(budget) if budget is not None else b.limit, crossing or b.crossing,
