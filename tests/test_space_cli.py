@@ -97,3 +97,22 @@ def test_run_space_301(data_dir, tmp_path, capsys):
     code, _, err = run(capsys, "run", "--space", "301", "--protocol", "nats", "--out", str(tmp_path / "x"),
                        "--data-dir", str(data_dir))
     assert code == 2 and "does not apply" in err
+
+
+def test_sss_space_is_searchable(tmp_path, capsys):
+    """`--space sss` once a size-space store exists (a synthetic one here: the real table is not available)."""
+    from test_space_contract import make_sss_store
+
+    root = make_sss_store(tmp_path / "data")
+    code, out, _ = run(capsys, "query", "--space", "sss", "8:16:24:32:64", "--dataset", "cifar100", "--split",
+                       "x-test", "--fidelity", "90", "--na", "--json", "--data-dir", str(root))
+    ans = json.loads(out)
+    assert code == 0 and ans["arch"] == "8:16:24:32:64" and ans["n_neighbors"] == 35
+    out_dir = tmp_path / "runs"
+    code, text, _ = run(capsys, "run", "--space", "sss", "--searcher", "rea,na-rea", "--runs", "3", "--dataset",
+                        "cifar100", "--out", str(out_dir), "--data-dir", str(root), "--no-progress")
+    assert code == 0 and "sss / search cifar100 / report cifar100/x-test" in text
+    import pandas as pd
+
+    runs = pd.read_csv(out_dir / "runs.csv")
+    assert set(runs["protocol"]) == {"sss"} and (runs["final_arch"] < 8**5).all() and len(runs) == 6
