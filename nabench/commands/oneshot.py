@@ -92,6 +92,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--amp", choices=("auto", "bf16", "off"), default="auto",
                      help="bf16 autocast on CUDA (auto: on for first-order searches)")
     run.add_argument("--workers", type=int, default=None, help="data loader workers")
+    run.add_argument("--graphs", action="store_true",
+                     help="capture each search iteration in a CUDA graph (CUDA only; elsewhere eager, with a note)")
     p.set_defaults(func=_oneshot)
 
 
@@ -136,7 +138,7 @@ def _oneshot(args: argparse.Namespace) -> int:
                                              cfg.seed, workers=args.workers, download=args.download)
     out = args.out or Path("runs") / "oneshot" / f"{cfg.space}-{cfg.algo}-{cfg.dataset}-seed{cfg.seed}"
     result = run_search(cfg, train, valid, num_classes=n_classes, device=dev, amp=args.amp, bench=bench,
-                        out=out, overwrite=args.overwrite)
+                        out=out, overwrite=args.overwrite, graphs=args.graphs)
     print(f"final architecture: {result.arch}")
     last = result.rows[-1]
     if "test_200" in last:

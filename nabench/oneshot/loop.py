@@ -75,14 +75,19 @@ def use_bf16(cfg: SearchConfig, device: torch.device, amp: str = "auto") -> bool
     return amp == "bf16" and device.type == "cuda"
 
 
-def build_step(cfg: SearchConfig, net: nn.Module, device: torch.device, amp: str = "auto") -> BilevelStep:
-    """Optimizers, objective and smoothing of ``cfg.algo`` around ``net`` (already on ``device``)."""
+def build_step(cfg: SearchConfig, net: nn.Module, device: torch.device, amp: str = "auto",
+               graphs: bool = False, graph_backend: str | None = None) -> BilevelStep:
+    """Optimizers, objective and smoothing of ``cfg.algo`` around ``net`` (already on ``device``).
+
+    ``graphs`` captures each iteration in a CUDA graph (see :class:`~nabench.oneshot.steps.BilevelStep`);
+    off CUDA it falls back to the eager iteration with a note.
+    """
     cfg = cfg.resolved()
     seeds = seed_streams(cfg.seed)
     w_opt = torch.optim.SGD(net.weight_parameters(), lr=cfg.lr, momentum=cfg.momentum,
                             weight_decay=cfg.weight_decay)
     a_opt = torch.optim.Adam([net.alpha], lr=cfg.arch_lr, betas=cfg.arch_betas,
-                             weight_decay=cfg.arch_weight_decay)
+                             weight_decay=cfg.arch_weight_decay, capturable=graphs and device.type == "cuda")
     if cfg.uses_neighborhood:
         # auto (0): batched passes of up to CUDA_CHUNK architectures on CUDA, where small kernels are
         # launch-bound (the default m = 4 plus the center is one pass); one architecture per pass on
@@ -98,7 +103,8 @@ def build_step(cfg: SearchConfig, net: nn.Module, device: torch.device, amp: str
     if cfg.uses_smoothing:
         eps, gen = cfg.epsilon, torch.Generator().manual_seed(seeds["smoothing"])
     return BilevelStep(net, w_opt, a_opt, objective, cfg.order, cfg.grad_clip, eps, gen,
-                       autocast_factory(device, use_bf16(cfg, device, amp)))
+                       autocast_factory(device, use_bf16(cfg, device, amp), graphs), graphs=graphs,
+                       graph_backend=graph_backend)
 
 
 @dataclass(frozen=True)
@@ -185,8 +191,7 @@ def run_epochs(step: BilevelStep, cfg: SearchConfig, train_loader: Iterable, val
                 break
             xt, yt = _to(batch, device, channels_last)
             xv, yv = _to(next(valid_iter), device, channels_last)
-            arch_loss = step.arch_step(xt, yt, xv, yv)
-            loss, correct = step.weight_step(xt, yt)
+            arch_loss, loss, correct = step.iteration(xt, yt, xv, yv)
             sums += torch.stack([loss.double() * len(yt), correct.double(), arch_loss.double()])
             n_steps += 1
             n_images += len(yt)

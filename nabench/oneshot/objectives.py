@@ -42,8 +42,15 @@ def _grad(loss: torch.Tensor, wrt: Sequence[torch.Tensor]) -> list[torch.Tensor]
 class CenterObjective:
     """The DARTS alpha loss: cross-entropy of the supernet under ``softmax(alpha)``."""
 
+    #: Whether a call's gradient can be captured in a CUDA graph (no host synchronization).
+    capturable = True
+
+    def draw(self) -> tuple[torch.Tensor, ...]:
+        """The host-side random choices of one call: none."""
+        return ()
+
     def __call__(self, forward: Forward, alpha: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-                 wrt: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+                 wrt: Sequence[torch.Tensor], moves: Sequence[torch.Tensor] = ()) -> tuple[torch.Tensor, list[torch.Tensor]]:
         loss = group_losses(forward(x, alpha.softmax(dim=-1)), y, 1)[0]
         return loss.detach(), _grad(loss, wrt)
 
@@ -65,9 +72,20 @@ class NeighborhoodObjective:
         self.rng = rng
         self.chunk = max(1, chunk)
 
-    def __call__(self, forward: Forward, alpha: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-                 wrt: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    @property
+    def capturable(self) -> bool:
+        """``mean`` needs no host synchronization; ``max``/``median`` pick a term on the host."""
+        return self.hood.aggregate == "mean"
+
+    def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The host-side random choices of one call: the sampled moves (edges and offsets, int64 on CPU)."""
         edges, offsets = sample_moves(self.n_edges, self.n_ops, self.hood, self.rng)
+        return torch.from_numpy(edges), torch.from_numpy(offsets)
+
+    def __call__(self, forward: Forward, alpha: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                 wrt: Sequence[torch.Tensor], moves: Sequence[torch.Tensor] = ()) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``moves`` (from :meth:`draw`, possibly already on the device) default to a fresh draw."""
+        edges, offsets = moves if moves else self.draw()
 
         def archs() -> torch.Tensor:
             return neighborhood_weights(alpha.softmax(dim=-1), edges, offsets, self.hood)

@@ -52,12 +52,14 @@ def derived_arch(net: nn.Module, space: str) -> str:
 def run_search(cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable, *, num_classes: int,
                in_channels: int = 3, device: str | torch.device = "cpu", amp: str = "auto", bench: Any = None,
                out: str | Path | None = None, overwrite: bool = False,
-               log: Callable[[str], None] = print, extra_config: dict | None = None) -> SearchResult:
+               log: Callable[[str], None] = print, extra_config: dict | None = None,
+               graphs: bool = False) -> SearchResult:
     """Run ``cfg`` on the given search splits; write ``out`` (if given) epoch by epoch.
 
     ``bench`` (a NAS-Bench-201 benchmark, e.g. ``nabench.load("nb201")``) adds the table lookup of
     each epoch's derived cell; it is only used in the NAS-Bench-201 space. If ``out`` holds the
-    checkpoint of an unfinished search with the same config, the search continues from it.
+    checkpoint of an unfinished search with the same config, the search continues from it. ``graphs``
+    captures each iteration in a CUDA graph (eager with a note off CUDA).
     """
     cfg = cfg.resolved()
     dev = torch.device(device)
@@ -69,7 +71,7 @@ def run_search(cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable
         # fixed input shapes: let cuDNN pick the fastest kernels; channels_last suits its conv kernels
         torch.backends.cudnn.benchmark = True
         net = net.to(memory_format=torch.channels_last)
-    step = build_step(cfg, net, dev, amp)
+    step = build_step(cfg, net, dev, amp, graphs=graphs)
     scheduler = make_scheduler(step, cfg)
     fields = list(BASE_FIELDS)
     if bench is not None:

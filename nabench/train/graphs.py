@@ -100,6 +100,10 @@ class GraphedStep:
         self._static_out: Sequence[torch.Tensor] = ()
         self._lr = torch.zeros((), device=device) if enabled else None
 
+    def lr_value(self) -> float | torch.Tensor:
+        """The SGD learning rate as the core must read it: the device tensor in graph mode, else the float."""
+        return self._lr if self.enabled else self.optimizer.param_groups[0]["lr"]  # type: ignore[return-value]
+
     def optimizer_step(self) -> None:
         """The update inside ``core``: ``optimizer.step()`` eagerly, :func:`sgd_step_` in graph mode."""
         if self.enabled:
