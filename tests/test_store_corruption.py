@@ -9,6 +9,7 @@ with one line; ``data verify`` reports it (exit 1); and ``data fetch`` (no ``--f
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -117,6 +118,7 @@ STORE_DAMAGES: dict[str, Callable[[Path], None]] = {
     "arrays: byte appended": _edit_bytes(store.ARRAYS, lambda d: d + b"\0"),
     "arrays: deleted": _delete(store.ARRAYS),
     "arrays: a directory": _replace_with_dir(store.ARRAYS),
+    "arrays: huge sparse file": lambda p: os.truncate(p / store.ARRAYS, 2**30),  # refused by size, never read
     "arrays: symlink to meta": lambda p: ((p / store.ARRAYS).unlink(), (p / store.ARRAYS).symlink_to(p / store.META)),
     # the index inside meta.json
     "index: two offsets swapped": _edit_meta(_swap_offsets),
@@ -306,3 +308,12 @@ def test_store_folder_replaced_by_a_file(tmp_path, mirror, capsys):
     code, out, _ = _cli(capsys, "data", "fetch", "--mirror", mirror, "--data-dir", root, "--quiet")
     assert code == 0 and nabench.load("nb201", data_dir=root).n_present == 15625
     assert sorted(p.name for p in root.iterdir()) == ["downloads", "nb201"], "no leftover of the replaced file"
+
+
+def test_a_huge_arrays_file_is_refused_without_reading_it(built, monkeypatch):
+    os.truncate(built / "nb201" / store.ARRAYS, 2**30)
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes",
+                        lambda self: pytest.fail(f"{self} was read") if self.name == store.ARRAYS else read_bytes(self))
+    with pytest.raises(IntegrityError, match=r"corrupt store .*has 1073741824 bytes, its index describes"):
+        store.read(built / "nb201")

@@ -51,6 +51,8 @@ ARRAYS, CURVES, META = "arrays.bin", "curves.npz", "meta.json"
 #: Key in ``meta["files"]`` holding the sha256 of the index (see :func:`index_sha256`).
 INDEX = "meta.json:index"
 _ALIGN = 64
+#: Bound on any size or offset in the index (1 TiB): larger numbers are damage, not data.
+_MAX_BYTES = 2**40
 FIX = "run `nabench data fetch --force` to rebuild it (or `nabench data import PATH` again for an imported store)"
 #: dtype kinds an array of the store may have: bool, signed and unsigned integers, floats.
 _KINDS = "biuf"
@@ -173,8 +175,8 @@ def _check_meta(path: Path, meta: Any) -> dict:
     return meta
 
 
-def _parse_index(path: Path, index: dict, size: int) -> dict[str, tuple[np.dtype, tuple[int, ...], int]]:
-    """(dtype, shape, offset) per array, every field checked; each array must lie inside ``arrays.bin``."""
+def _parse_index(path: Path, index: dict) -> dict[str, tuple[np.dtype, tuple[int, ...], int]]:
+    """(dtype, shape, offset) per array, every field's type and range checked."""
     out = {}
     try:
         for name, entry in index.items():
@@ -191,11 +193,10 @@ def _parse_index(path: Path, index: dict, size: int) -> dict[str, tuple[np.dtype
                 raise ConfigError(f"{where} has dtype {dt!r}; a store holds plain numbers only")
             if not isinstance(shape, list):
                 raise ConfigError(f"{where} shape must be a list, got {shape!r}")
-            dims = tuple(validate.integer(f"{where} shape", d, minimum=0, maximum=size) for d in shape)
-            offset = validate.integer(f"{where} offset", off, minimum=0, maximum=size)
-            nbytes = int(np.prod(dims, dtype=object)) * dtype.itemsize
-            if offset + nbytes > size:
-                raise ConfigError(f"{where} reaches byte {offset + nbytes} but {ARRAYS} has {size} bytes")
+            dims = tuple(validate.integer(f"{where} shape", d, minimum=0, maximum=_MAX_BYTES) for d in shape)
+            offset = validate.integer(f"{where} offset", off, minimum=0, maximum=_MAX_BYTES)
+            if int(np.prod(dims, dtype=object)) * dtype.itemsize > _MAX_BYTES:
+                raise ConfigError(f"{where} describes an array of more than {_MAX_BYTES} bytes")
             out[name] = (dtype, dims, offset)
     except ConfigError as e:
         raise corrupt(path, str(e)) from None
@@ -233,17 +234,26 @@ def read(path: Path) -> Store:
     files = meta["files"]
     if index_sha256(meta["index"]) != files[INDEX]:
         raise corrupt(path, f"the index in {META} (array names, dtypes, shapes, offsets) failed its checksum")
+    bin_path = path / ARRAYS
+    if not bin_path.exists():
+        raise corrupt(path, f"the store file {ARRAYS} is missing")
+    if not bin_path.is_file():
+        raise corrupt(path, f"the store file {ARRAYS} is not a file")
+    if CURVES not in files and (path / CURVES).exists():
+        raise corrupt(path, f"{CURVES} is in the store folder but {META} lists no checksum for it")
     try:
-        data = (path / ARRAYS).read_bytes()
-    except FileNotFoundError:
-        raise corrupt(path, f"the store file {ARRAYS} is missing") from None
+        size = bin_path.stat().st_size
+        layout = _parse_index(path, meta["index"])
+        end = max((off + int(np.prod(shape, dtype=object)) * dt.itemsize for dt, shape, off in layout.values()),
+                  default=0)
+        if size != end:  # checked before reading, so a huge replacement file is never read into memory
+            raise corrupt(path, f"the store file {ARRAYS} failed its checksum (it has {size} bytes, its index "
+                                f"describes {end})")
+        data = bin_path.read_bytes()
     except OSError as e:
         raise corrupt(path, f"the store file {ARRAYS} cannot be read ({type(e).__name__}: {e.strerror})") from None
     if _sha256(data) != files[ARRAYS]:
         raise corrupt(path, f"the store file {ARRAYS} failed its checksum (corrupt, truncated or modified)")
-    if CURVES not in files and (path / CURVES).exists():
-        raise corrupt(path, f"{CURVES} is in the store folder but {META} lists no checksum for it")
-    layout = _parse_index(path, meta["index"], len(data))
     arrays = {name: np.frombuffer(data, dtype=dt, count=int(np.prod(shape, dtype=np.int64)), offset=off).reshape(shape)
               for name, (dt, shape, off) in layout.items()}
     return Store(path=path, arrays=arrays, meta=meta)
