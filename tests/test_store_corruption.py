@@ -179,6 +179,7 @@ STORE_DAMAGES: dict[str, Callable[[Path], None]] = {
     "meta: a JSON number": lambda p: _put_meta(p, 7),
     "meta: deeply nested": lambda p: (p / store.META).write_text("[" * 200_000 + "]" * 200_000),
     "meta: NaN inside": _edit_bytes(store.META, lambda d: d.replace(b'"format": 2', b'"format": NaN', 1)),
+    "meta: huge sparse file": lambda p: os.truncate(p / store.META, 2**30),
     "meta: deleted": _delete(store.META),
     "meta: a directory": _replace_with_dir(store.META),
 }

@@ -53,6 +53,8 @@ INDEX = "meta.json:index"
 _ALIGN = 64
 #: Bound on any size or offset in the index (1 TiB): larger numbers are damage, not data.
 _MAX_BYTES = 2**40
+#: Bound on meta.json (a few kB to a few hundred kB in practice).
+_MAX_META_BYTES = 64 * 2**20
 FIX = "run `nabench data fetch --force` to rebuild it (or `nabench data import PATH` again for an imported store)"
 #: dtype kinds an array of the store may have: bool, signed and unsigned integers, floats.
 _KINDS = "biuf"
@@ -215,6 +217,8 @@ def _load_meta(path: Path) -> dict:
             "with --data-dir or $NABENCH_DATA"
         )
     try:
+        if meta_path.is_file() and meta_path.stat().st_size > _MAX_META_BYTES:
+            raise corrupt(path, f"the store description {META} is larger than {_MAX_META_BYTES >> 20} MB")
         raw = meta_path.read_bytes()
     except OSError as e:
         raise corrupt(path, f"the store description {META} cannot be read ({type(e).__name__}: {e.strerror})") from None
