@@ -6,6 +6,8 @@
   official ``nats_bench`` API on the official sample folder (its per-query cost does not depend on
   how many architectures the folder holds).
 * Memory: resident memory added by loading the store, and the bytes of its arrays.
+* Verification: what each check of ``store.read`` costs in a warm process (the sha256 of ``arrays.bin``
+  and of the index are checked on every load, issue 12), against the whole read.
 
 Targets (issue 2): cold load < 100 ms, >= 100x the official per-query throughput, < 50 MB resident.
 
@@ -67,6 +69,37 @@ def cold(data_dir: str, shared: str, repeat: int) -> None:
           f"{rss:.1f} MB (target < 50 MB)")
 
 
+def verification(data_dir: str, repeat: int) -> None:
+    import json
+
+    from nabench.tables import paths, store
+
+    path = paths.store_dir(Path(data_dir))
+    raw = (path / store.META).read_bytes()
+    meta = json.loads(raw)
+    data = (path / store.ARRAYS).read_bytes()
+
+    def median_ms(fn, n=max(repeat, 5) * 3) -> float:
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times) * 1e3
+
+    total = median_ms(lambda: store.read(path))
+    parts = {
+        "parse meta.json + check its keys": median_ms(lambda: store._check_meta(path, json.loads(raw.decode()))),
+        "sha256 of the index": median_ms(lambda: store.index_sha256(meta["index"])),
+        "check every index entry": median_ms(lambda: store._parse_index(path, meta["index"])),
+        f"read arrays.bin ({len(data) / 2**20:.1f} MB)": median_ms(lambda: (path / store.ARRAYS).read_bytes()),
+        "sha256 of arrays.bin": median_ms(lambda: store._sha256(data)),
+    }
+    print(f"verified store.read in a warm process (median): {total:.2f} ms, of which")
+    for name, ms in parts.items():
+        print(f"  {name:36s} {ms:7.3f} ms  ({ms / total:5.1%})")
+
+
 def lookups(data_dir: str, shared: str) -> None:
     import numpy as np
 
@@ -119,6 +152,7 @@ def main() -> None:
 
     data_dir = str(paths.data_dir(args.data_dir))
     cold(data_dir, args.shared, args.repeat)
+    verification(data_dir, args.repeat)
     lookups(data_dir, args.shared)
 
 
