@@ -84,6 +84,11 @@ def _calls():
     yield "seeds fidelity=True", lambda b: b.seeds(dataset="cifar10", fidelity=True)
     yield "n_seeds fidelity=200.0", lambda b: b.n_seeds(dataset="cifar10", fidelity=200.0)
     yield "resolve True", lambda b: b.resolve(True)
+    yield "index arabic digit", lambda b: b.index(ARABIC)
+    yield "index of a list", lambda b: b.index([1, 2])
+    yield "arch_str 3.0", lambda b: b.arch_str(3.0)
+    yield "arch_str True", lambda b: b.arch_str(True)
+    yield "arch_str -1", lambda b: b.arch_str(-1)
 
 
 BAD_CALLS = dict(_calls())

@@ -81,12 +81,15 @@ class TabularBenchmark:
         return self._store.meta
 
     def index(self, arch: str | tuple[int, ...]) -> int:
-        """Official index of an architecture string or op tuple."""
-        return self.order.index(arch)
+        """Official index of one architecture (a string, a tuple, or an index), through the resolver."""
+        idx, one = self.resolve_archs(arch)
+        if not one:
+            raise nb201.ArchError(f"index() takes one architecture, got {_short(arch)}; use resolve() for many")
+        return int(idx[0])
 
     def arch_str(self, index: int) -> str:
         """Official string of an official index."""
-        return self.order.str(index)
+        return self.order.str(self._one_index(index))
 
     def resolve(self, archs: Any) -> np.ndarray:
         """Official indices (1-D int64 array) of any accepted architecture argument (module docstring)."""
