@@ -2,9 +2,18 @@
 through nabench against the same random search through per-query calls to the official nats_bench API.
 
     python benchmarks/search_grid.py [--data-dir DIR] [--workers 2] [--runs 500] [--official-runs 50]
+                                     [--baseline REV] [--repeat 2]
 
 Prints the grid's wall time (target: under a minute on 2 cores) and, per searcher, the optimizer's
-own wall time per run and per evaluation beside the simulated training time it stands for. The
+own wall time per run and per evaluation beside the simulated training time it stands for.
+
+``--baseline REV`` (default ``85260a9``, the last commit before the space/benchmark protocols of
+issue 9) also runs the same grid with the code of REV, checked out with ``git worktree`` into a
+temporary folder (with its own store, built from the upstream mirror by that code), alternating
+baseline and current runs ``--repeat`` times in this one invocation; it prints the best wall time of
+each and their ratio (target: current within 1.2x of the baseline). ``--baseline none`` skips it.
+Measured on the 2-core shared development machine (python benchmarks/search_grid.py, 500 runs, 2
+workers, repeat 2): see the numbers in ``benchmarks/README-search-grid.txt``. The
 official baseline runs NAS-Bench-201's RS loop (``simulate_train_eval(arch, 'cifar10', hp='12')``,
 12,000 s, crossing evaluation dropped) on the NATS-Bench sample folder, which holds archs 0, 11 and
 284 only; the random candidates are mapped onto those three (the per-query cost of the official API
@@ -14,6 +23,10 @@ does not depend on how many archs the folder holds).
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -23,14 +36,77 @@ from pathlib import Path
 import nabench
 from nabench.experiments import load_grid, run_grid
 from nabench.experiments.worker import rngs
-from nabench.search import Budget, Scorer, SearchSignal, Space, registry, run_search
+from nabench.search import Budget, Scorer, SearchSignal, registry, run_search
+from nabench.spaces.base import SearchSpace
 
 REPO = Path(__file__).resolve().parents[1]
 GRID = REPO / "benchmarks" / "configs" / "nb201_grid.toml"
-SAMPLE = REPO.parent / "shared" / "data" / "upstream" / "nats_official_sample" / "NATS-tss-v1_0-3ffb9-simple"
+MIRROR = REPO.parent / "shared" / "data" / "upstream"
+SAMPLE = MIRROR / "nats_official_sample" / "NATS-tss-v1_0-3ffb9-simple"
+#: the last commit before the SearchSpace / Benchmark protocols (issue 9)
+BASELINE = "85260a9"
+
+#: One timed grid, as a program that runs on both the baseline's and the current API.
+_INNER = """
+import json, sys, tempfile, time
+from dataclasses import replace
+from pathlib import Path
+import nabench
+from nabench.experiments import load_grid, run_grid
+data, grid_file, runs, workers = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+bench = nabench.load("nb201", data)
+grid = replace(load_grid(grid_file), runs=runs)
+with tempfile.TemporaryDirectory() as tmp:
+    t0 = time.perf_counter()
+    res = run_grid(grid, Path(tmp) / "out", bench=bench, workers=workers, progress=False, log=lambda _: None)
+    wall = time.perf_counter() - t0
+timings = getattr(res, "timings", None)
+opt = float(timings["wall_s"].sum()) if timings is not None and len(timings) else float(
+    (res.summary["wall_s"] * res.summary["n"]).sum() / max(1, res.summary["report"].nunique()))
+print(json.dumps({"wall": wall, "optimizer": opt}))
+"""
 
 
-def official_rs(runs: int, space: Space, folder: Path) -> tuple[float, int]:
+def timed_grid(src: Path, data: str, runs: int, workers: int) -> dict[str, float]:
+    """Wall time of the grid (and the optimizer's summed run time) with the code in ``src``."""
+    env = dict(os.environ, PYTHONPATH=str(src))
+    out = subprocess.run([sys.executable, "-c", _INNER, data, str(GRID), str(runs), str(workers)], cwd=src, env=env,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare_with_baseline(rev: str, data: str | None, mirror: Path, runs: int, workers: int, repeat: int) -> None:
+    """Alternate the grid on the baseline revision and on this checkout; print the best of each."""
+    from nabench.tables import paths
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(base), rev], check=True,
+                       capture_output=True)
+        try:
+            base_data = Path(tmp) / "data"
+            build = (f"from nabench.tables import build_from_upstream; build_from_upstream({str(base_data)!r}, "
+                     f"{str(mirror)!r}, progress=False, log=lambda _: None)")
+            subprocess.run([sys.executable, "-c", build], cwd=base, env=dict(os.environ, PYTHONPATH=str(base)),
+                           check=True, capture_output=True)
+            here = str(paths.data_dir(data))
+            times: dict[str, list[dict[str, float]]] = {"baseline": [], "current": []}
+            for _ in range(repeat):
+                times["baseline"].append(timed_grid(base, str(base_data), runs, workers))
+                times["current"].append(timed_grid(REPO, here, runs, workers))
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], capture_output=True)
+    b = {k: min(t[k] for t in times["baseline"]) for k in ("wall", "optimizer")}
+    c = {k: min(t[k] for t in times["current"]) for k in ("wall", "optimizer")}
+    print(f"before/after the space protocols ({rev} vs this checkout), {runs} runs x 10 searchers, {workers} workers, "
+          f"best of {repeat} alternating runs:")
+    print(f"  grid wall   {b['wall']:7.1f} s before  {c['wall']:7.1f} s after  ratio {c['wall'] / b['wall']:.2f}x")
+    print(f"  optimizer   {b['optimizer']:7.1f} s before  {c['optimizer']:7.1f} s after  ratio "
+          f"{c['optimizer'] / b['optimizer']:.2f}x (sum of the runs' own search time)")
+    print(f"  target within 1.2x: {'met' if c['wall'] / b['wall'] <= 1.2 else 'MISSED'}")
+
+
+def official_rs(runs: int, space: SearchSpace, folder: Path) -> tuple[float, int]:
     """Wall time and queries of NAS-Bench-201's RS loop driven through the official API."""
     import nats_bench
 
@@ -53,7 +129,7 @@ def official_rs(runs: int, space: Space, folder: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, queries
 
 
-def nabench_rs(runs: int, space: Space, signal: SearchSignal) -> tuple[float, int]:
+def nabench_rs(runs: int, space: SearchSpace, signal: SearchSignal) -> tuple[float, int]:
     queries = 0
     t0 = time.perf_counter()
     for seed in range(runs):
@@ -70,6 +146,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=500)
     ap.add_argument("--official-runs", type=int, default=50)
     ap.add_argument("--official-folder", default=str(SAMPLE))
+    ap.add_argument("--baseline", default=BASELINE, help="git revision to compare with, or 'none'")
+    ap.add_argument("--mirror", default=str(MIRROR), help="upstream files for the baseline's store")
+    ap.add_argument("--repeat", type=int, default=2, help="alternating baseline/current grid runs")
     args = ap.parse_args()
     bench = nabench.load("nb201", args.data_dir)
     grid = replace(load_grid(GRID), runs=args.runs)
@@ -77,7 +156,8 @@ def main() -> None:
         t0 = time.perf_counter()
         res = run_grid(grid, Path(tmp) / "out", bench=bench, workers=args.workers, progress=False, log=lambda _: None)
         wall = time.perf_counter() - t0
-    s = res.summary[res.summary.report == "cifar10/ori-test"]
+    s = res.summary[res.summary.report == "cifar10/ori-test"].copy()
+    s["wall_s"] = res.timings.groupby("searcher", sort=False)["wall_s"].mean().reindex(s["searcher"]).to_numpy()
     n_runs = int(s["n"].sum())
     print(f"grid: {len(grid.cells)} searchers x {args.runs} runs = {n_runs} runs, NAS-Bench-201 protocol, "
           f"{args.workers} workers: {wall:.1f} s wall (incl. worker start-up and writing the tables)")
@@ -90,7 +170,7 @@ def main() -> None:
         per_eval = 1e6 * wall_s / r["steps"]
         print(f"{r['searcher']:14s} {r['mean']:8.2f} {r['steps']:9.1f} {1e3 * wall_s:16.2f} {per_eval:8.1f} "
               f"{r['sim_time']:15.0f} {r['sim_time'] / wall_s:14.3g}")
-    space = Space(bench.order)
+    space = bench.space
     signal = SearchSignal.from_bench(bench, dataset="cifar10-valid", split="x-valid", fidelity=12, mode="mean")
     t_ours, q_ours = nabench_rs(args.official_runs, space, signal)
     t_off, q_off = official_rs(args.official_runs, space, Path(args.official_folder))
@@ -98,6 +178,8 @@ def main() -> None:
     print(f"  nabench              {t_ours:8.3f} s  {q_ours:6d} queries  {1e6 * t_ours / q_ours:8.1f} us/query")
     print(f"  official nats_bench  {t_off:8.3f} s  {q_off:6d} queries  {1e6 * t_off / q_off:8.1f} us/query")
     print(f"  nabench is {t_off / q_off / (t_ours / q_ours):.0f}x faster per query")
+    if args.baseline != "none":
+        compare_with_baseline(args.baseline, args.data_dir, Path(args.mirror), args.runs, args.workers, args.repeat)
 
 
 if __name__ == "__main__":

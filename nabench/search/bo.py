@@ -66,7 +66,7 @@ class BayesOpt(Searcher):
         self.seen: set[int] = set()
         self._n_dims = len(space.cardinalities)
         self._onehot = np.zeros((0, int(sum(space.cardinalities))))
-        self._dist = np.zeros((0, 0), dtype=np.int64)
+        self._dist = np.zeros((0, 0))
         self.theta, self.noise = 4.0, 1e-2
         self._fitted_at = 0
 
@@ -99,11 +99,11 @@ class BayesOpt(Searcher):
         if self.acquisition == "exhaustive":
             return self._unseen()
         top = np.argsort(-np.asarray(self.scores), kind="stable")[: self.n_parents]
-        parents = [self.archs[i] for i in top]
-        pool = np.concatenate([np.asarray(self.space.neighbors(p), dtype=np.int64) for p in parents]
-                              + [np.asarray(self.space.sample(self.rng, self.n_random), dtype=np.int64)])
+        parents = np.asarray(self.archs, dtype=np.int64)[top]
+        pool = np.concatenate([np.asarray(self.space.neighbors(parents), dtype=np.int64).ravel(),
+                               np.asarray(self.space.sample(self.rng, self.n_random), dtype=np.int64)])
         pool = np.unique(pool)
-        pool = pool[[a not in self.seen for a in pool.tolist()]]
+        pool = pool[~np.isin(pool, np.asarray(self.archs, dtype=np.int64))]
         if len(pool):
             return pool
         if self.space.enumerable:
@@ -111,7 +111,7 @@ class BayesOpt(Searcher):
         return np.array([self.space.sample(self.rng)], dtype=np.int64)
 
     def _hamming(self, enc_a: np.ndarray, oh_b: np.ndarray) -> np.ndarray:
-        return self._n_dims - np.rint(onehot(enc_a, self.space.cardinalities) @ oh_b.T).astype(np.int64)
+        return self._n_dims - np.rint(onehot(enc_a, self.space.cardinalities) @ oh_b.T)
 
     def expected_improvement(self, cand: np.ndarray) -> np.ndarray:
         """EI of candidate cells under the current GP (standardized scale)."""
@@ -145,9 +145,9 @@ class BayesOpt(Searcher):
             return
         n = len(self.archs)
         row = onehot(self.space.encode(np.array([arch], dtype=np.int64)), self.space.cardinalities)
-        new = self._n_dims - np.rint(row @ self._onehot.T).astype(np.int64)[0]
+        new = self._n_dims - np.rint(row @ self._onehot.T)[0]
         self._onehot = np.concatenate([self._onehot, row])
-        dist = np.zeros((n + 1, n + 1), dtype=np.int64)
+        dist = np.zeros((n + 1, n + 1))
         dist[:n, :n] = self._dist
         dist[n, :n] = dist[:n, n] = new
         self._dist = dist

@@ -35,6 +35,7 @@ through the same contract.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Hashable, Mapping, Protocol, runtime_checkable
 
 import numpy as np
@@ -72,8 +73,11 @@ class SearchSpace(Protocol):
         """A random arch one edit away."""
         ...
 
-    def neighbors(self, arch: Arch, radius: int = 1, exact: bool = False) -> np.ndarray:
-        """The archs at distance ``1..radius`` (``exact``: exactly ``radius``), int64, without ``arch``."""
+    def neighbors(self, arch: Any, radius: int = 1, exact: bool = False) -> np.ndarray:
+        """The archs at distance ``1..radius`` (``exact``: exactly ``radius``), int64, without ``arch``.
+
+        At radius 1 an int64 array of archs gives an ``(n, m)`` table (one row per arch).
+        """
         ...
 
     def distance(self, a: Arch, b: Arch) -> int:
@@ -214,10 +218,16 @@ def radix_powers(cardinalities: tuple[int, ...]) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=16)
+def _offsets(cardinalities: tuple[int, ...]) -> np.ndarray:
+    out = np.concatenate([[0], np.cumsum(cardinalities)[:-1]]).astype(np.int64)
+    out.setflags(write=False)
+    return out
+
+
 def onehot(codes: np.ndarray, cardinalities: tuple[int, ...]) -> np.ndarray:
     """``(n, sum(cardinalities))`` float one-hot rows of ``(n, d)`` codes; Hamming = d - A @ B.T."""
-    c = np.asarray(codes, dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(cardinalities)[:-1]]).astype(np.int64)
+    c = np.asarray(codes, dtype=np.int64) + _offsets(tuple(cardinalities))
     out = np.zeros((len(c), int(sum(cardinalities))), dtype=np.float64)
-    out[np.arange(len(c))[:, None], c + offsets[None, :]] = 1.0
+    np.put_along_axis(out, c, 1.0, axis=1)
     return out
