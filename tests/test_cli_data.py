@@ -144,3 +144,9 @@ def test_mirror_that_never_answers_is_announced_and_bounded(tmp_path, capsys, mo
     assert "attempt 1 of 2 failed (no answer within the timeout)" in lines[1]
     assert not any((tmp_path / "dl").iterdir()), "no partial file may remain"
     assert fetch.TIMEOUT <= 30, "the default wait per answer stays bounded"
+
+
+def test_info_on_an_empty_store_folder_says_not_installed(tmp_path, capsys):
+    (tmp_path / "nb201").mkdir()
+    code, out, _ = run(capsys, "data", "info", "--data-dir", str(tmp_path))
+    assert code == 1 and "not installed" in out

@@ -240,6 +240,7 @@ def test_fetch_repairs_a_corrupt_store(built, mirror, capsys, case):
     STORE_DAMAGES[case](built / "nb201")
     code, out, err = _cli(capsys, "data", "fetch", "--mirror", mirror, "--data-dir", built, "--quiet")
     assert code == 0 and "store written" in out and "intact" not in out
+    assert err.startswith("repairing: corrupt store")
     bench = nabench.load("nb201", data_dir=built)
     assert round(float(bench.accuracy(6111, dataset="cifar10", split="ori-test", fidelity=200)), 2) == 94.37
     assert store.verify(built / "nb201") == []

@@ -75,20 +75,24 @@ def _import(args: argparse.Namespace) -> int:
 
 def _info(args: argparse.Namespace) -> int:
     """Human lines go to stdout, or with ``--json`` one JSON document alone on stdout (notes on stderr)."""
+    from nabench.errors import DataNotFoundError
     from nabench.tables import fetch, store
 
     root = paths.data_dir(args.data_dir)
     say = functools.partial(print, file=sys.stderr) if args.json else print
     say(f"data folder: {root}")
-    found = [name for name in BENCHMARKS
-             if (p := paths.store_dir(root, name)).exists() or p.is_symlink()]
-    if not found:
+    loaded = {}
+    for name in BENCHMARKS:
+        try:
+            loaded[name] = store.read(paths.store_dir(root, name))  # a damaged store: one "corrupt store" line
+        except DataNotFoundError:
+            continue
+    if not loaded:
         say("store: not installed. Run `nabench data fetch` (internet), `nabench data fetch --mirror DIR`, "
             "or `nabench data import PATH`.")
         if args.json:
             print(json.dumps({"data_dir": str(root), "stores": {}}, indent=1))
         return 1
-    loaded = {name: store.read(paths.store_dir(root, name)) for name in found}
     downloads = fetch.verify_downloads(paths.downloads_dir(root))
     if args.json:
         doc = {"data_dir": str(root), "downloads": downloads, "stores": {}}
