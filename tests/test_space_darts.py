@@ -201,3 +201,30 @@ def test_surrogate_pickles_without_its_session(nb301):
     clone = pickle.loads(pickle.dumps(nb301))
     assert clone._session is None
     assert clone.predict(["darts-v2"], fidelity=12)[0][0] == nb301.predict(["darts-v2"], fidelity=12)[0][0]
+
+
+def test_na_darts_on_the_darts_space_records_surrogate_predictions(nb301, tmp_path):
+    """`nabench oneshot --space darts` (here its runner): each epoch's derived genotype is predicted by NB301."""
+    torch = pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
+    import csv
+
+    from nabench.oneshot import lookup
+    from nabench.oneshot.config import Neighborhood, SearchConfig
+    from nabench.oneshot.runner import run_search
+
+    row = lookup.lookup(nb301, darts.to_str(DARTS_V2), "cifar10")
+    assert row["arch_index"] == S.parse("darts-v2") and row["valid_98"] == pytest.approx(92.91, abs=0.01)
+    assert not any(k.startswith("test") for k in row) and set(lookup.columns("cifar10", "nb301")) <= set(row)
+    g = torch.Generator().manual_seed(0)
+    batches = [(torch.randn(4, 3, 16, 16, generator=g), torch.randint(0, 10, (4,), generator=g)) for _ in range(4)]
+    cfg = SearchConfig(space="darts", algo="na-darts", dataset="cifar10", epochs=2, channels=4, cells=3,
+                       batch_size=4, neighborhood=Neighborhood(n_neighbors=2))
+    run_search(cfg, batches[:2], batches[2:], num_classes=10, bench=nb301, out=tmp_path / "run", log=lambda _: None)
+    with open(tmp_path / "run" / "epochs.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2
+    for r in rows:
+        code = S.parse(r["arch"])
+        assert int(r["arch_index"]) == code
+        acc, runtime = nb301.predict([code], fidelity=98)
+        assert float(r["valid_98"]) == pytest.approx(acc[0]) and float(r["runtime_98"]) == pytest.approx(runtime[0])

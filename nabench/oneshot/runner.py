@@ -56,14 +56,15 @@ def run_search(cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable
                graphs: bool = False) -> SearchResult:
     """Run ``cfg`` on the given search splits; write ``out`` (if given) epoch by epoch.
 
-    ``bench`` (a NAS-Bench-201 benchmark, e.g. ``nabench.load("nb201")``) adds the table lookup of
-    each epoch's derived cell; it is only used in the NAS-Bench-201 space. If ``out`` holds the
-    checkpoint of an unfinished search with the same config, the search continues from it. ``graphs``
-    captures each iteration in a CUDA graph (eager with a note off CUDA).
+    ``bench`` adds the benchmark lookup of each epoch's derived cell (:mod:`.lookup`): a NAS-Bench-201
+    store (``nabench.load("nb201")``) in the NAS-Bench-201 space, the NB301 surrogate
+    (``nabench.load("nb301")``) in the DARTS space; a benchmark of the other space is ignored. If
+    ``out`` holds the checkpoint of an unfinished search with the same config, the search continues
+    from it. ``graphs`` captures each iteration in a CUDA graph (eager with a note off CUDA).
     """
     cfg = cfg.resolved()
     dev = torch.device(device)
-    if cfg.space != "201":
+    if bench is not None and getattr(bench, "name", "nb201") != ("nb201" if cfg.space == "201" else "nb301"):
         bench = None
     out_dir = prepare_out_dir(out, overwrite) if out is not None else None
     net = build_network(cfg, num_classes, in_channels).to(dev)
@@ -75,7 +76,7 @@ def run_search(cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable
     scheduler = make_scheduler(step, cfg)
     fields = list(BASE_FIELDS)
     if bench is not None:
-        fields += ["arch_index"] + table.columns(cfg.dataset)
+        fields += ["arch_index"] + table.columns(cfg.dataset, getattr(bench, "name", "nb201"))
     rows: list[dict[str, Any]] = []
     start = 0
     csv = ckpt = None
@@ -105,8 +106,8 @@ def run_search(cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable
         if ckpt is not None:
             checkpoint.save(ckpt, stats.epoch, cfg.to_dict(), step, scheduler, rows)
             csv.append(row)
-        extra = (f" | table valid/test 200ep {row['valid_200']:.2f}/{row['test_200']:.2f}"
-                 if bench is not None else "")
+        extra = (f" | table valid/test 200ep {row['valid_200']:.2f}/{row['test_200']:.2f}" if "test_200" in row
+                 else f" | NB301 surrogate valid 98ep {row['valid_98']:.2f}" if "valid_98" in row else "")
         log(f"epoch {stats.epoch + 1}/{cfg.epochs} train loss {stats.train_loss:.3f} acc {stats.train_acc:.1f}% "
             f"alpha loss {stats.arch_loss:.3f} ({stats.images_per_s:.0f} img/s) {arch}{extra}")
 
