@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from nabench.cli import main
-from nabench.errors import ConfigError
+from nabench.errors import ConfigError, NotAvailableError
 from nabench.spaces import nb201
 pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench[torch]"')
 from nabench.train import farm
@@ -115,3 +115,42 @@ def test_bad_run_folders_and_settings(tmp_path: Path, images: Path, run_dir: Pat
     cells = farm.cells_from_run(run_dir, data_dir)
     with pytest.raises(Exception, match="NAS-Bench-201 has no accuracy"):
         farm.benchmark_values(cells, replace(_config(images), train_split="search-train", eval_split="test"), data_dir)
+
+
+def _darts_run_folder(path: Path) -> tuple[Path, list[int]]:
+    """A run folder as a DARTS-space grid (protocol nb301) writes it: two runs returning DARTS-V2, one another cell."""
+    from nabench.spaces.darts import DARTS_V2, DartsSpace
+
+    space = DartsSpace()
+    v2 = space.from_genotype(DARTS_V2)
+    other = int(space.canonical(v2 + 1))
+    path.mkdir()
+    rows = [("nb301", "cifar10", "rs", "default", r, r, "cifar10/valid@98", code, 90.0 + r, 90.0, 10, 10, 1.0, "crossing", 0.1)
+            for r, code in enumerate([v2, other, v2])]
+    pd.DataFrame(rows, columns=["protocol", "dataset", "searcher", "setting", "run", "seed", "report", "final_arch",
+                                "final_signal", "test_acc", "steps", "queries", "time", "stop", "wall_s"]
+                 ).to_csv(path / "runs.csv", index=False)
+    (path / "manifest.json").write_text("{}")
+    return path, [v2, other]
+
+
+def test_darts_space_runs_use_the_nb301_surrogate(tmp_path: Path, images: Path, data_dir: Path) -> None:
+    from nabench.spaces.darts import DartsSpace, parse
+
+    run, codes = _darts_run_folder(tmp_path / "darts-run")
+    cells = farm.cells_from_run(run)
+    assert [c.kind for c in cells] == ["darts", "darts"] and [c.code for c in cells] == codes
+    # The genotype literal names the same cell (inputs in source order), which nabench train --genotype takes.
+    assert [DartsSpace().from_genotype(parse(c.arch)) for c in cells] == codes
+    assert cells[0].n_runs == 2 and cells[1].n_runs == 1
+    config = replace(_config(images), preset="darts-cifar")
+    with pytest.raises(NotAvailableError, match="NAS-Bench-301"):
+        farm.benchmark_values(cells, config, tmp_path / "no-data")
+    surrogate = Path(data_dir) / "downloads" / "yahpo_nb301"
+    if surrogate.is_dir():  # installed by `nabench data fetch` with the tables (the CI store has it)
+        import nabench
+
+        values, label = farm.benchmark_values(cells, config, data_dir)
+        expected = nabench.load("nb301", data_dir).accuracy(np.array(codes), dataset="cifar10", split="valid",
+                                                            fidelity=98)
+        assert np.allclose(values, expected) and label == "nb301 surrogate cifar10/valid@98"
