@@ -158,3 +158,58 @@ def test_analysis_and_its_commands_import_without_torch():
             "nabench.commands.analyze, nabench.commands.plot; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _results_folder(path, g):
+    """runs.csv and paired.csv as the runner writes them: rs / na-rs (default, k4), 8 seeds, 2 reports."""
+    rows = []
+    shared = g.normal(0, 0.3, size=(2, 8))      # rs and na-rs [k4] differ by exactly 0.5 on every seed
+    for searcher, setting, shift in (("rs", "default", 0.0), ("na-rs", "default", -1.0), ("na-rs", "k4", 0.5)):
+        for r, report in enumerate(("cifar10/ori-test", "cifar100/x-test")):
+            for seed in range(8):
+                noise = g.normal(0, 0.3) if setting == "default" and searcher != "rs" else shared[r, seed]
+                rows.append({"protocol": "nb201", "dataset": "cifar10", "searcher": searcher, "setting": setting,
+                             "run": seed, "seed": seed, "report": report, "test_acc": 90 + shift + noise})
+    runs = pd.DataFrame(rows)
+    runs.to_csv(path / "runs.csv", index=False)
+    from nabench.experiments.summary import paired
+
+    paired(runs).to_csv(path / "paired.csv", index=False)
+    return runs
+
+
+def test_plot_na_gain_draws_and_prints_the_paired_differences(capsys, tmp_path):
+    runs = _results_folder(tmp_path, np.random.default_rng(0))
+    rc, out, err = _run(capsys, "plot", "na-gain", tmp_path, "--formats", "png")
+    assert rc == 0, err
+    assert (tmp_path / "figures" / "na_gain.png").stat().st_size > 1000
+    line = next(ln for ln in out.splitlines() if "na-rs" in ln and "default" in ln and "cifar10/ori" in ln)
+    base = runs[(runs.searcher == "rs") & (runs.report == "cifar10/ori-test")].set_index("seed")["test_acc"]
+    na = runs[(runs.searcher == "na-rs") & (runs.setting == "default") & (runs.report == "cifar10/ori-test")]
+    gain = (na.set_index("seed")["test_acc"] - base).mean()
+    assert f"{gain:+.3f}" in line.split()
+    rc, _, err = _run(capsys, "plot", "na-gain", tmp_path / "nothing")
+    assert rc == 2 and "runs.csv" in err
+
+
+def test_paired_table_prints_a_dash_where_no_test_applies(capsys, tmp_path):
+    from nabench.commands.plot import format_paired_csv
+
+    _results_folder(tmp_path, np.random.default_rng(1))
+    table = pd.read_csv(tmp_path / "paired.csv")
+    text = format_paired_csv(table)
+    rows = [ln.split() for ln in text.splitlines()[1:]]                  # protocol dataset report setting ...
+    k4 = [r for r in rows if r[3] == "k4"]
+    assert k4 and all(r[-5:-3] == ["-", "-"] for r in k4)  # se = 0 (same difference on every seed): no p-value
+    default = [r for r in rows if r[3] == "default"]
+    assert default and all("e-" in r[-5] or "e+" in r[-5] for r in default)  # p in scientific notation
+
+
+def test_plot_options_facet_and_colour_range_parse():
+    from nabench.cli import build_parser
+
+    args = build_parser("plot").parse_args(["plot", "curves", "R", "--facet", "family"])
+    assert args.facet == "family"
+    args = build_parser("plot").parse_args(["plot", "flatness", "--dataset", "cifar10", "--fidelity", "12",
+                                            "--vmin", "60", "--vmax", "95"])
+    assert (args.vmin, args.vmax) == (60.0, 95.0)

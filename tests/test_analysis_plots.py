@@ -99,12 +99,107 @@ def test_anytime_curves_figure(tmp_path):
     ax = fig.axes[0]
     assert ax.get_xlabel() == "simulated time (s)"
     assert ax.get_ylabel() == "incumbent test accuracy (%)"
-    assert ax.get_title() == "curves"
+    assert fig.get_suptitle() == "curves"
     assert ax.get_xscale() == "log"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["rs (n=6)", "na-rs (n=6)"]
+    assert ax.get_legend() is None and len(fig.legends) == 1          # one legend, for the figure
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["rs (n=6)", "na-rs (n=6)"]
     assert len(ax.lines) == 2 and len(ax.collections) == 2  # a line and a band per searcher
     assert [ln.get_linestyle() for ln in ax.lines] == ["--", "-"]  # X dashed, NA-X solid
+    assert ax.lines[0].get_color() == ax.lines[1].get_color()     # ... in one colour
     assert _written(plots.save_figure(fig, tmp_path, "curves")) == {".png", ".pdf"}
+
+
+def grid_curves(n_points: int = 30) -> pd.DataFrame:
+    """Curves of a reproduction-like grid: 3 families x (X, NA-X default, NA-X k4, NA-X candidate)."""
+    g = np.random.default_rng(3)
+    rows = []
+    labels = [f"{na}{fam}{st}" for fam in ("rs", "rea", "bo") for na, st in
+              (("", ""), ("na-", ""), ("na-", " [k4]"), ("na-", " [candidate]"))]
+    t = np.geomspace(10, 1e4, n_points)
+    for lab in labels:
+        m = np.minimum(99.5, 80 + 15 * np.log10(t) / 4 + g.normal(0, 0.2, n_points))
+        rows.append(pd.DataFrame({"searcher": lab, "time": t, "mean": m, "lo": m - 30, "hi": m + 30, "n_runs": 3}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _visible(fig):
+    return [ax for ax in fig.axes if ax.get_visible()]
+
+
+def test_curves_facet_by_setting_pairs_x_and_na_x_in_one_colour():
+    fig = plots.anytime_curves_figure(grid_curves(), facet="auto")   # several settings: one panel each
+    axes = _visible(fig)
+    assert [ax.get_title() for ax in axes] == ["setting: default", "setting: candidate", "setting: k4"]
+    for ax in axes:
+        assert len(ax.lines) == 6                                       # 3 families x (X, NA-X)
+        styles = [ln.get_linestyle() for ln in ax.lines]
+        assert styles.count("--") == 3 and styles.count("-") == 3
+        by_colour = {}
+        for ln in ax.lines:
+            by_colour.setdefault(ln.get_color(), []).append(ln.get_linestyle())
+        assert sorted(map(sorted, by_colour.values())) == [["-", "--"]] * 3   # each hue: one X, one NA-X
+
+
+def test_curves_facet_by_family():
+    fig = plots.anytime_curves_figure(grid_curves(), facet="family")
+    axes = _visible(fig)
+    assert [ax.get_title() for ax in axes] == ["searcher: bo", "searcher: rea", "searcher: rs"]
+    for ax in axes:
+        assert [ln.get_linestyle() for ln in ax.lines] == ["--", "-", "-", "-"]
+        assert len({ln.get_color() for ln in ax.lines}) == 4            # X in black, one colour per setting
+
+
+def test_curves_bands_are_clipped_to_the_metric_range_and_the_legend_sits_outside():
+    fig = plots.anytime_curves_figure(grid_curves(), facet="setting")
+    for ax in _visible(fig):
+        for band in ax.collections:
+            ys = np.concatenate([p.vertices[:, 1] for p in band.get_paths()])
+            assert ys.max() <= 100.0 and ys.min() >= 0.0
+        assert ax.get_ylim()[1] <= 100.0
+    fig.canvas.draw()
+    legend = fig.legends[0].get_window_extent()
+    right = max(ax.get_window_extent().x1 for ax in _visible(fig))
+    assert legend.x0 >= right                                           # right of every panel
+    assert len(fig.legends[0].get_texts()) == 3 + 9                    # 3 X + 9 NA-X lines, each once
+    with pytest.raises(ConfigError, match="facet"):
+        plots.anytime_curves_figure(grid_curves(), facet="dataset")
+
+
+def na_diffs() -> pd.DataFrame:
+    g = np.random.default_rng(1)
+    rows = []
+    for ds, report in (("cifar10", "cifar10/ori-test"), ("cifar100", "cifar100/x-test")):
+        for na in ("na-rs", "na-rea"):
+            for st in ("default", "k4"):
+                rows.append(pd.DataFrame({"protocol": "nats", "dataset": ds, "report": report, "setting": st,
+                                          "na": na, "base": na[3:], "base_setting": "default", "seed": range(20),
+                                          "diff": g.normal(0.3 if st == "k4" else -1.0, 0.5, 20)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_na_gain_figure_shows_mean_and_ci_per_pair(tmp_path):
+    from nabench.analysis.stats import mean_ci
+
+    d = na_diffs()
+    fig = plots.na_gain_figure(d)
+    axes = _visible(fig)
+    assert len(axes) == 2
+    ax = axes[0]
+    assert ax.get_title() == "nats / search cifar10\nreport cifar10/ori-test"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["na-rea vs rea", "na-rea vs rea", "na-rs vs rs", "na-rs vs rs"]
+    assert any(ln.get_xdata()[0] == 0.0 and ln.get_xdata()[-1] == 0.0 for ln in ax.lines)   # the no-gain line
+    bars = [c for c in ax.containers]
+    assert len(bars) == 4
+    first = d[(d["dataset"] == "cifar10") & (d["na"] == "na-rea") & (d["setting"] == "default")]["diff"].to_numpy()
+    m, lo, hi = mean_ci(first)
+    x = bars[0].lines[0].get_xdata()[0]
+    seg = bars[0].lines[2][0].get_segments()[0]
+    assert x == pytest.approx(m) and sorted(seg[:, 0]) == pytest.approx([lo, hi])
+    assert sum(len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets")) >= 80   # every seed
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["default", "k4"]
+    assert _written(plots.save_figure(fig, tmp_path, "gain")) == {".png", ".pdf"}
+    with pytest.raises(ConfigError, match="paired_differences"):
+        plots.na_gain_figure(d.drop(columns="diff"))
 
 
 def test_final_distributions_put_na_beside_its_base(tmp_path):
@@ -131,6 +226,12 @@ def test_neighborhood_heatmap(tmp_path):
     boxes = [(round(p.get_x() + 0.5), round(p.get_y() + 0.5)) for p in ax.patches]
     assert boxes == [(o, e) for e, o in enumerate(ops)]
     assert fig.axes[1].get_ylabel() == "signal (%)"
+    assert "the architecture itself" in fig.legends[0].get_texts()[0].get_text()   # the outline, explained
     assert _written(plots.save_figure(fig, tmp_path, "nbh")) == {".png", ".pdf"}
+    fixed = plots.neighborhood_heatmap(grid, ops, title="x", vmin=-10.0, vmax=100.0)
+    assert fixed.axes[0].images[0].get_clim() == (-10.0, 100.0)
+    assert fig.axes[0].images[0].get_clim() == (0.0, 29.0)
+    with pytest.raises(ConfigError, match="vmin < vmax"):
+        plots.neighborhood_heatmap(grid, ops, title="x", vmin=5.0, vmax=5.0)
     with pytest.raises(ConfigError, match="6 edges x 5 ops"):
         plots.neighborhood_heatmap(grid[:5], ops, title="x")

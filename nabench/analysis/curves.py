@@ -10,9 +10,14 @@ Decisions (the issue leaves them open):
 * The band is the 95% Student-t confidence interval of the mean over runs. A searcher's curve is
   drawn only from the first grid point at which *all* its runs have an incumbent, so the mean never
   mixes a changing set of runs.
-* Plots place NA-X right after X (``na-rs`` / ``NA-RS`` / ``na_rs`` after ``rs``). Paired tests of
-  NA-X against X live in :mod:`nabench.experiments.summary` (the runner's ``paired.csv``); this
-  module only aggregates curves and final values.
+* Plots place NA-X right after X (``na-rs`` / ``NA-RS`` / ``na_rs`` after ``rs``). Whether a name is
+  an NA variant, and of which base, is :func:`nabench.search.registry.is_na` / ``base_of`` (the one
+  home of that rule). A curve's label is ``searcher`` or ``searcher [setting]`` (:func:`line_label`,
+  undone by :func:`split_label`).
+* Paired tests of NA-X against X live in :mod:`nabench.experiments.summary` (the runner's
+  ``paired.csv``, which also decides which X run each NA-X run is matched with);
+  :func:`paired_differences` reads those pairs and returns the per-seed differences behind them,
+  for the NA-gain figure.
 """
 
 from __future__ import annotations
@@ -27,8 +32,13 @@ import pandas as pd
 
 from nabench.analysis.stats import mean_ci
 from nabench.errors import ConfigError, DataNotFoundError, IntegrityError
+from nabench.search.registry import base_of, is_na
 
-_NA_PREFIX = re.compile(r"^na[-_]", re.IGNORECASE)
+__all__ = ["RunColumns", "step_interpolate", "time_grid", "run_matrix", "anytime_curves", "final_values", "is_na",
+           "base_of", "line_label", "split_label", "searcher_order", "load_runs", "paired_differences"]
+
+DEFAULT_SETTING = "default"
+_LABEL = re.compile(r"^(?P<searcher>.*?) \[(?P<setting>[^\]]*)\]$")
 
 
 @dataclass(frozen=True)
@@ -131,18 +141,22 @@ def final_values(runs: pd.DataFrame, *, cols: RunColumns = RunColumns()) -> pd.D
     return out.reset_index(drop=True)
 
 
-def is_na(name: str) -> bool:
-    """Whether a searcher label names a neighborhood-aware variant (``na-`` / ``na_`` prefix, any case)."""
-    return bool(_NA_PREFIX.match(name))
+def line_label(searcher: str, setting: str = DEFAULT_SETTING) -> str:
+    """The label of one curve: the searcher, with ``[setting]`` unless the setting is ``default``."""
+    return str(searcher) if setting == DEFAULT_SETTING else f"{searcher} [{setting}]"
+
+
+def split_label(label: str) -> tuple[str, str]:
+    """``(searcher, setting)`` of a :func:`line_label`."""
+    m = _LABEL.match(str(label))
+    return (m["searcher"], m["setting"]) if m else (str(label), DEFAULT_SETTING)
 
 
 def searcher_order(names: Sequence[str]) -> list[str]:
-    """Searcher labels ordered so that each NA-X follows its X: ``rea, na-rea, rs, na-rs, na-rs [k4]``.
-
-    A label is NA when it starts with ``na-`` or ``na_`` (any case); its base is the rest.
-    """
+    """Searcher labels ordered so that each NA-X follows its X: ``rea, na-rea, rs, na-rs, na-rs [k4]``."""
     def key(n: str) -> tuple[str, bool, str]:
-        return _NA_PREFIX.sub("", n).split(" [", 1)[0].lower(), is_na(n), n
+        searcher = split_label(n)[0]
+        return base_of(searcher), is_na(searcher), n
 
     return sorted(dict.fromkeys(names), key=key)
 
@@ -171,8 +185,46 @@ def load_runs(results_dir: str | Path) -> tuple[pd.DataFrame, RunColumns]:
     label = runs[cols.searcher].astype(str)
     if "setting" in runs.columns:
         setting = runs["setting"].astype(str)
-        label = label.where(setting == "default", label + " [" + setting + "]")
+        label = label.where(setting == DEFAULT_SETTING, label + " [" + setting + "]")  # = line_label
     runs["line"] = label
     parts = [runs[c].astype(str) for c in ("protocol", "dataset") if c in runs.columns]
     runs["panel"] = parts[0].str.cat(parts[1:], sep=" / ") if parts else "all runs"
     return runs, RunColumns(searcher="line")
+
+
+def paired_differences(results_dir: str | Path) -> pd.DataFrame:
+    """Per matched seed, NA-X minus X in final accuracy, for every pair in the runner's ``paired.csv``.
+
+    Rows: ``protocol, dataset, report, setting, na, base, base_setting, seed, diff`` (percentage
+    points). The pairs and the X setting each NA-X is matched with are the runner's
+    (:func:`nabench.experiments.summary.paired`); the values are read from ``runs.csv``.
+    """
+    d = Path(results_dir)
+    need = {"runs.csv": ["protocol", "dataset", "searcher", "setting", "seed", "report", "test_acc"],
+            "paired.csv": ["protocol", "dataset", "report", "setting", "na", "base", "base_setting"]}
+    frames = {}
+    for name, cols in need.items():
+        f = d / name
+        if not f.is_file():
+            raise DataNotFoundError(f"no {name} in {d}; pass the --out folder of a finished `nabench run` with NA searchers")
+        try:
+            frames[name] = pd.read_csv(f)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
+            raise IntegrityError(f"{f} is not a readable results table ({e}); rerun the grid into a new folder") from e
+        missing = sorted(set(cols) - set(frames[name].columns))
+        if missing:
+            raise IntegrityError(f"{f} lacks the columns {missing}; rerun the grid with this nabench")
+    runs, pairs = frames["runs.csv"], frames["paired.csv"]
+    if pairs.empty:
+        raise ConfigError(f"{d / 'paired.csv'} holds no NA-X vs X pairs; run NA searchers beside their base (--searcher rs,na-rs)")
+    keys = ["protocol", "dataset", "report"]
+    out = []
+    for _, p in pairs.iterrows():
+        cell = (runs[keys] == p[keys].values).all(axis=1)
+        a = runs[cell & (runs["searcher"] == p["na"]) & (runs["setting"] == p["setting"])]
+        b = runs[cell & (runs["searcher"] == p["base"]) & (runs["setting"] == p["base_setting"])]
+        m = a.merge(b, on="seed", suffixes=("_na", "_base"))
+        out.append(pd.DataFrame({**{k: p[k] for k in ["protocol", "dataset", "report", "setting", "na", "base",
+                                                       "base_setting"]},
+                                 "seed": m["seed"].to_numpy(), "diff": (m["test_acc_na"] - m["test_acc_base"]).to_numpy()}))
+    return pd.concat(out, ignore_index=True)

@@ -140,6 +140,18 @@ def bootstrap_correlations(
     return taus, rhos
 
 
+def p_value_text(p: float, se: float) -> str:
+    """A paired test's p-value for a table: scientific notation, or ``-`` where no test applies.
+
+    A test needs spread in the paired differences: where their standard error is below the data's
+    precision (1e-6; every seed gives the same difference up to float noise) or undefined, a
+    p-value of ``0`` would mislead, so the table shows ``-``.
+    """
+    if not (np.isfinite(se) and se >= 10.0 ** -DECIMALS) or not np.isfinite(p):
+        return "-"
+    return f"{p:.2e}"
+
+
 def percentile_interval(samples: np.ndarray, confidence_level: float) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the percentile interval of the resampled statistics (NaN resamples left out)."""
     alpha = (1.0 - confidence_level) / 2.0

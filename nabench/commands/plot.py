@@ -1,4 +1,4 @@
-"""``nabench plot curves|flatness|correlations|trained-vs-benchmark``: figures of search runs and of the flatness study."""
+"""``nabench plot curves|na-gain|flatness|correlations|trained-vs-benchmark``: figures of search runs and of the flatness study."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from nabench.analysis.plots import FACETS
 from nabench.commands.analyze import parse_fidelity, parse_formats
 from nabench.commands.common import add_data_dir
 from nabench.errors import ConfigError
@@ -29,8 +30,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--x", choices=("time", "queries"), default="time",
                    help="x axis: simulated time (default) or distinct architectures evaluated")
     c.add_argument("--linear", action="store_true", help="linear grid and axis (default: log)")
+    c.add_argument("--facet", choices=FACETS, default="auto",
+                   help="panels per figure: setting (one per NA setting, X dashed and NA-X solid in one colour), "
+                        "family (one per searcher), none, or auto (setting when the grid has several; default)")
     c.add_argument("--formats", default="png,pdf", help="figure formats, comma-separated (default png,pdf)")
     c.set_defaults(func=_curves)
+
+    g = inner.add_parser(
+        "na-gain", help="NA-X minus X on matched seeds, mean and 95%% CI per dataset and setting",
+        description="From a runner results folder (runs.csv and paired.csv): per searched dataset, protocol and "
+                    "report target, the per-seed differences NA-X minus X in final accuracy (dots) with their mean "
+                    "and 95%% t-interval, one row per NA searcher and setting. Prints the table it draws.")
+    g.add_argument("results", metavar="RESULTS_DIR", help="a results folder written by `nabench run`")
+    g.add_argument("--out", default=None, metavar="DIR", help="output folder (default: RESULTS_DIR/figures)")
+    g.add_argument("--formats", default="png,pdf", help="figure formats, comma-separated (default png,pdf)")
+    g.set_defaults(func=_na_gain)
 
     f = inner.add_parser(
         "flatness", help="hexbins of signal/aggregate/flatness vs test accuracy and a neighborhood heatmap",
@@ -41,6 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--fidelity", required=True, help="epochs of the search signal: 12 or 200")
     f.add_argument("--arch", default=None, help="architecture of the heatmap: official index or string "
                                                 "(default: best by signal)")
+    f.add_argument("--vmin", type=float, default=None, help="low end of the heatmap's colour range (default: its minimum)")
+    f.add_argument("--vmax", type=float, default=None, help="high end of the heatmap's colour range (default: its maximum)")
     f.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default: {DEFAULT_OUT})")
     f.add_argument("--formats", default="png,pdf", help="figure formats, comma-separated (default png,pdf)")
     add_data_dir(f)
@@ -96,7 +112,7 @@ def _curves(args: argparse.Namespace) -> int:
         cur = anytime_curves(r, n_points=args.points, log_grid=log, cols=cols)
         xlabel = "simulated time (s)" if args.x == "time" else "distinct architectures evaluated"
         fig = plots.anytime_curves_figure(cur, title=f"{panel}: mean over runs, 95% CI", ylabel=ylabel, xlabel=xlabel,
-                                          log_time=log)
+                                          log_time=log, facet=args.facet)
         written += plots.save_figure(fig, out, f"anytime_{args.x}_{slug}", formats=fmts)
         final = final_values(r, cols=cols)
         written += plots.save_figure(plots.final_distributions(final, title=f"{panel}: final test accuracy",
@@ -112,7 +128,42 @@ def _curves(args: argparse.Namespace) -> int:
     paired = Path(args.results) / "paired.csv"
     if paired.is_file():
         print("\n== paired NA-X vs X on matched seeds (the runner's paired.csv)")
-        print(pd.read_csv(paired).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(format_paired_csv(pd.read_csv(paired)))
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def format_paired_csv(table: Any) -> str:
+    """The runner's paired table as text, p-values by :func:`nabench.analysis.stats.p_value_text` (``-`` where no test applies)."""
+    import numpy as np
+
+    from nabench.analysis.stats import p_value_text
+
+    t = table.copy()
+    se = t["diff_se"] if "diff_se" in t.columns else np.full(len(t), np.inf)
+    for col in [c for c in t.columns if c.endswith("_p")]:
+        t[col] = [p_value_text(p, s) for p, s in zip(t[col], se)]
+    return t.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def _na_gain(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from nabench.analysis import plots
+    from nabench.analysis.curves import paired_differences
+    from nabench.analysis.stats import mean_ci
+
+    fmts = parse_formats(args.formats)
+    diffs = paired_differences(args.results)
+    out = Path(args.out) if args.out else Path(args.results) / "figures"
+    written = plots.save_figure(plots.na_gain_figure(diffs), out, "na_gain", formats=fmts)
+    rows = []
+    for key, g in diffs.groupby(["protocol", "dataset", "report", "na", "setting"], sort=False):
+        m, lo, hi = mean_ci(g["diff"].to_numpy(float))
+        rows.append(dict(zip(["protocol", "dataset", "report", "na", "setting"], key), n=len(g), gain=m,
+                         ci95_lo=lo, ci95_hi=hi))
+    print("== NA-X minus X on matched seeds (percentage points; mean and 95% t-interval)")
+    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:+.3f}"))
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -179,7 +230,7 @@ def _flatness(args: argparse.Namespace) -> int:
     written = plots.save_figure(fig, out, f"{stem}_hexbin", formats=fmts)
     grid = neighborhood_grid(signal, bench.order, idx)
     heat = plots.neighborhood_heatmap(
-        grid, bench.order.ops(idx),
+        grid, bench.order.ops(idx), vmin=args.vmin, vmax=args.vmax,
         title=f"#{idx} {bench.arch_str(idx)}\n{spec.signal_dataset} {spec.signal_split} @ {fid} ep: "
               f"center {signal[idx]:.2f}, r=1 mean {pred['r1_mean'][idx]:.2f}, test {test[idx]:.2f}",
         value_label=f"{spec.signal_split} accuracy @ {fid} ep (%)",

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
@@ -166,8 +167,11 @@ def paired(runs: pd.DataFrame) -> pd.DataFrame:
         for report, grp in m.groupby("report", sort=False):
             d = grp["test_acc_na"].to_numpy() - grp["test_acc_base"].to_numpy()
             n = len(d)
-            t_p = float(stats.ttest_rel(grp["test_acc_na"], grp["test_acc_base"]).pvalue) if n > 1 else np.nan
-            w_p = float(stats.wilcoxon(d).pvalue) if n > 1 and np.any(d != 0) else np.nan
+            with warnings.catch_warnings():
+                # expected when every seed gives (nearly) the same difference: the tables print "-" for it
+                warnings.filterwarnings("ignore", "Precision loss occurred", RuntimeWarning)
+                t_p = float(stats.ttest_rel(grp["test_acc_na"], grp["test_acc_base"]).pvalue) if n > 1 else np.nan
+                w_p = float(stats.wilcoxon(d).pvalue) if n > 1 and np.any(d != 0) else np.nan
             rows.append({
                 "protocol": c["protocol"], "dataset": c["dataset"], "report": report, "setting": c["setting"],
                 "na": c["searcher"], "base": base, "base_setting": base_setting, "n": n,
@@ -213,7 +217,9 @@ def format_summary(summary: pd.DataFrame, timings: pd.DataFrame | None = None) -
 
 
 def format_paired(table: pd.DataFrame) -> str:
-    """The paired NA-X vs X tests as a fixed-width text table."""
+    """The paired NA-X vs X tests as a fixed-width text table (p-values: ``-`` where no test applies)."""
+    from nabench.analysis.stats import p_value_text
+
     if table.empty:
         return ""
     what = sorted({report_what(p) for p in table["protocol"]})
@@ -223,6 +229,7 @@ def format_paired(table: pd.DataFrame) -> str:
     for _, r in table.iterrows():
         pair = f"{r['na']}/{r['setting']} vs {r['base']}"
         lines.append(f"  {r['protocol']:8s} {r['dataset']:15s} {r['report']:22s} {pair:22s} {int(r['n']):4d} "
-                     f"{r['diff_mean']:+8.3f} {r['diff_se']:6.3f} {r['t_p']:8.2g} {r['wilcoxon_p']:8.2g} "
+                     f"{r['diff_mean']:+8.3f} {r['diff_se']:6.3f} {p_value_text(r['t_p'], r['diff_se']):>8s} "
+                     f"{p_value_text(r['wilcoxon_p'], r['diff_se']):>8s} "
                      f"{r['wins']:>3d}/{r['losses']:d}/{r['ties']:d}".rstrip())
     return "\n".join(lines)
