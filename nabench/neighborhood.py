@@ -56,6 +56,10 @@ from nabench.spaces.nb201 import N_ARCHS, N_EDGES, N_OPS, OfficialOrder, check_i
 
 AGGREGATES: tuple[str, ...] = ("mean", "median", "min", "quantile", "weighted")
 RADII: tuple[int, ...] = (1, 2)
+#: NA-DARTS aggregates its neighbors' *losses* (lower is better): each name -> the accuracy aggregate it
+#: mirrors here ("max" loss is the worst case, as "min" accuracy). NA-DARTS' ``include_center`` is
+#: ``include_self`` and its ``n_neighbors`` is ``k`` (0 = all).
+LOSS_AGGREGATES: dict[str, str] = {"mean": "mean", "max": "min", "median": "median"}
 
 
 @dataclass(frozen=True)

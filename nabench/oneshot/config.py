@@ -29,9 +29,10 @@ from dataclasses import asdict, dataclass, field, replace
 from math import comb
 
 from nabench.errors import ConfigError
+from nabench.neighborhood import LOSS_AGGREGATES
 from nabench.spaces import darts, nb201
 
-AGGREGATES: tuple[str, ...] = ("mean", "max", "median")
+AGGREGATES: tuple[str, ...] = tuple(LOSS_AGGREGATES)  # the shared vocabulary (nabench.neighborhood)
 #: The largest number of neighbor moves enumerated (radius 3 in the DARTS space has 1.1 M).
 MAX_MOVES = 5_000_000
 #: SDARTS-RS perturbation radius (the SDARTS paper's default).
