@@ -129,6 +129,31 @@ class PackedNB201(nn.Module):
                 self._add(f"r{j}.b.conv", f"cells.{j}.conv_b.1", everyone, PackedConv(self.K, c_out, c_out, 3, 1, 1))
                 self._add(f"r{j}.b.bn", f"cells.{j}.conv_b.2", everyone, nn.BatchNorm2d(self.K * c_out))
                 self._add(f"r{j}.down", f"cells.{j}.downsample.1", everyone, PackedConv(self.K, c_in, c_out, 1, 1, 0))
+        # The cell plan (same for every cell of a network): per node, its (edge, source, op, members) groups;
+        # and the channel indices of each partial group, as buffers so that they move with the module and a
+        # CUDA graph can capture the gathers (no host-to-device copy in the forward).
+        self.plan: list[list[tuple[int, int, int, tuple[int, ...], str | None]]] = []
+        index_names: dict[tuple[tuple[int, ...], int], str] = {}
+        channels = sorted({c for kind, _, c in self.stages if kind == "cell"})
+        for node in range(1, nb201.N_NODES):
+            groups = []
+            for e, (dst, src) in enumerate(nb201.EDGES):
+                if dst != node:
+                    continue
+                for op in (_SKIP, *_CONV_KERNELS, _POOL):
+                    members = tuple(k for k in everyone if self.cell_ops[k][e] == op)
+                    if not members:
+                        continue
+                    if len(members) < self.K:
+                        for c in channels:
+                            if (members, c) not in index_names:
+                                name = f"index{len(index_names)}"
+                                idx = (torch.tensor(members).unsqueeze(1) * c + torch.arange(c)).reshape(-1)
+                                self.register_buffer(name, idx, persistent=False)
+                                index_names[(members, c)] = name
+                    groups.append((e, src, op, members, None if len(members) == self.K else "partial"))
+            self.plan.append(groups)
+        self._index_names = index_names
         c_last = nets[0].classifier.in_features
         self._add("last.bn", "lastact.0", everyone, nn.BatchNorm2d(self.K * c_last))
         self._add("classifier", "classifier", everyone, PackedLinear(self.K, c_last, classes), stacked=True)
@@ -215,36 +240,23 @@ class PackedNB201(nn.Module):
         h = F.relu(self._leaf("last.bn")(h))
         return self._leaf("classifier")(h.mean(dim=(2, 3)))
 
-    def _blocks(self, members: tuple[int, ...], c: int, device: torch.device) -> torch.Tensor | None:
-        """Channel indices of ``members``' blocks (None when all networks are members: no gather needed)."""
-        if len(members) == self.K:
-            return None
-        idx = torch.tensor(members, device=device).unsqueeze(1) * c + torch.arange(c, device=device)
-        return idx.reshape(-1)
-
     def _cell(self, x: torch.Tensor, j: int, c: int) -> torch.Tensor:
         nodes: list[torch.Tensor] = [x]
-        for node in range(1, nb201.N_NODES):
+        for groups in self.plan:
             acc: torch.Tensor | None = None
-            for e, (dst, src) in enumerate(nb201.EDGES):
-                if dst != node:
-                    continue
-                for op in (_SKIP, *_CONV_KERNELS, _POOL):
-                    members = tuple(k for k in range(self.K) if self.cell_ops[k][e] == op)
-                    if not members:
-                        continue
-                    idx = self._blocks(members, c, x.device)
-                    inp = nodes[src] if idx is None else nodes[src].index_select(1, idx)
-                    if op == _SKIP:
-                        out = inp
-                    elif op == _POOL:
-                        out = F.avg_pool2d(inp, 3, 1, 1, count_include_pad=False)
-                    else:
-                        out = self._leaf(f"c{j}.e{e}.o{op}.bn")(self._leaf(f"c{j}.e{e}.o{op}.conv")(F.relu(inp)))
-                    if idx is None:
-                        acc = out if acc is None else acc + out
-                    else:
-                        acc = (torch.zeros_like(x) if acc is None else acc).index_add(1, idx, out)
+            for e, src, op, members, partial in groups:
+                idx = getattr(self, self._index_names[(members, c)]) if partial else None
+                inp = nodes[src] if idx is None else nodes[src].index_select(1, idx)
+                if op == _SKIP:
+                    out = inp
+                elif op == _POOL:
+                    out = F.avg_pool2d(inp, 3, 1, 1, count_include_pad=False)
+                else:
+                    out = self._leaf(f"c{j}.e{e}.o{op}.bn")(self._leaf(f"c{j}.e{e}.o{op}.conv")(F.relu(inp)))
+                if idx is None:
+                    acc = out if acc is None else acc + out
+                else:
+                    acc = (torch.zeros_like(x) if acc is None else acc).index_add(1, idx, out)
             nodes.append(torch.zeros_like(x) if acc is None else acc)
         return nodes[-1]
 
