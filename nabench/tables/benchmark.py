@@ -254,7 +254,7 @@ class TabularBenchmark:
                 "official files: `nabench data import PATH` with a NATS-Bench tss folder or NAS-Bench-201 .pth"
             )
         seed = self._seed_arg(seed, generator=False)
-        idx, scalar = self._indices(archs)
+        idx, scalar = self.resolve_archs(archs)
         pos = np.full(self.n_archs, -1, dtype=np.int64)
         rows = curves["rows"]
         pos[rows] = np.arange(len(rows))
@@ -311,9 +311,6 @@ class TabularBenchmark:
         ds = schema.check_dataset(dataset)
         return ds, schema.check_split(ds, split), schema.check_fidelity(fidelity, self.fidelities)
 
-    def _indices(self, archs: Any) -> tuple[np.ndarray, bool]:
-        return self.resolve_archs(archs)
-
     def _need(self, k: str, what: str) -> np.ndarray:
         try:
             return self._a[k]
@@ -327,7 +324,7 @@ class TabularBenchmark:
 
     def _lookup(self, k: str, archs: Any, what: str) -> np.ndarray:
         arr = self._need(k, what)
-        idx, scalar = self._indices(archs)
+        idx, scalar = self.resolve_archs(archs)
         out = arr[idx]
         self._check_nan(out, idx, what)
         return out[0] if scalar else out
@@ -359,7 +356,8 @@ class TabularBenchmark:
     def _metric(self, metric: str, archs: Any, dataset: str, split: str, fidelity: int, seed: Seed) -> np.ndarray:
         ds, sp, fid = self.check_query(dataset, split, fidelity)
         what = f"{'accuracy' if metric == 'acc' else 'loss'} for {ds} split {sp} at fidelity {fid}"
-        seed = self._seed_arg(seed)
+        if not (type(seed) is str and seed == "mean"):  # the common case skips the call
+            seed = self._seed_arg(seed)
         if isinstance(seed, str):
             return self._lookup(key(metric, ds, sp, fid, "mean"), archs, what)
         if not self.has(metric, ds, sp, fid, per_seed=True):
@@ -369,7 +367,7 @@ class TabularBenchmark:
                 )
             self._need(key(metric, ds, sp, fid, "mean"), what)
         per = self._a[key(metric, ds, sp, fid, "seed")]
-        idx, scalar = self._indices(archs)
+        idx, scalar = self.resolve_archs(archs)
         rows = per[idx]
         if isinstance(seed, np.random.Generator):
             valid = ~np.isnan(rows)

@@ -66,7 +66,9 @@ def check_split(dataset: str, split: object) -> str:
 def check_fidelity(fidelity: object, valid: tuple[int, ...] = FIDELITIES) -> int:
     """Validate a fidelity (training epochs of the schedule): 12 or 200 for NAS-Bench-201."""
     f: int | None = None
-    if isinstance(fidelity, str):  # the CLI's "12" or the official "hp=12": ASCII digits only
+    if type(fidelity) is int:  # fast path (bools are not of type int)
+        f = fidelity
+    elif isinstance(fidelity, str):  # the CLI's "12" or the official "hp=12": ASCII digits only
         digits = fidelity.removeprefix("hp=")
         if digits.isascii() and digits.isdigit() and len(digits) <= 6:
             f = int(digits)
