@@ -95,17 +95,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def resolve_arch(text: str, data_dir: Any = None) -> str:
     """An ARCH as ``query`` takes it (official index or cell string) as a cell string.
 
-    An index needs the tables (its order is the benchmark's own list); a string is only validated.
+    An index goes through :func:`nabench.spaces.parse_arch`, the CLI's one ARCH parser, on the benchmark's space
+    (its order is the benchmark's own list, so it needs the tables); a string is parsed and validated without them.
     """
     from nabench.errors import ConfigError
-    from nabench.spaces import nb201
+    from nabench.spaces import nb201, parse_arch
 
     arch = text.strip()
     if arch.lstrip("-").isdigit():
         import nabench
 
-        bench = nabench.load("nb201", data_dir)
-        return bench.arch_str(int(bench.resolve(int(arch))[0]))
+        space = nabench.load("nb201", data_dir).space
+        return space.format(parse_arch(space, arch))
     if arch.startswith("|"):
         return nb201.to_str(nb201.parse(arch))
     raise ConfigError(f"ARCH {arch!r} is neither an index (0..{nb201.N_ARCHS - 1}) nor a cell string "
