@@ -110,6 +110,9 @@ def test_bad_run_folders_and_settings(tmp_path: Path, images: Path, run_dir: Pat
         farm.cells_from_run(tmp_path)
     with pytest.raises(ConfigError, match="distinct"):
         farm.run_farm(run_dir, _config(images), seeds=[1, 1], data_dir=data_dir)
+    with pytest.raises(ConfigError, match="choose one"):
+        farm.run_farm(run_dir, _config(images), seeds=[1], pack=2, launcher="slurm",
+                      slurm=farm.SlurmSettings(gpus_per_job=2), data_dir=data_dir)
     with pytest.raises(ConfigError, match="--launcher"):
         farm.run_farm(run_dir, _config(images), seeds=[1], launcher="cloud", data_dir=data_dir)
     cells = farm.cells_from_run(run_dir, data_dir)

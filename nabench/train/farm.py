@@ -237,7 +237,8 @@ def submit(packs: Sequence[Sequence[Job]], config: Any, launcher: str, folder: P
     params = slurm.executor_parameters()
     if cluster != "slurm":
         params = {k: v for k, v in params.items() if not k.startswith("slurm_")}
-        params["gpus_per_node"] = 0 if cluster == "debug" else params["gpus_per_node"]
+        if cluster == "debug" or config.device == "cpu":
+            params["gpus_per_node"] = 0
     executor.update_parameters(**params)
     with executor.batch():
         futures = [executor.submit(_run_torchrun, p[0], config, slurm.gpus_per_job) if slurm.gpus_per_job > 1
@@ -365,6 +366,12 @@ def run_farm(run_dir: str | os.PathLike[str], config: Any, seeds: Sequence[int],
     seeds = [validate.seed("--seeds", s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ConfigError("--seeds needs distinct training seeds, e.g. --seeds 0,1,2")
+    if slurm.gpus_per_job > 1 and pack > 1:
+        raise ConfigError("--pack K puts several networks on one GPU, --gpus-per-job N > 1 one network on several "
+                          "GPUs; choose one of them")
+    if slurm.gpus_per_job > 1 and launcher == "local":
+        raise ConfigError("--gpus-per-job applies to --launcher slurm (torchrun inside each job); locally, launch "
+                          "nabench train --genotype ... under torchrun yourself")
     run_dir = Path(run_dir)
     farm_dir = Path(farm_dir) if farm_dir is not None else run_dir / "trained"
     cells = cells_from_run(run_dir, data_dir, top)
