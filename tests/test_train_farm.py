@@ -95,6 +95,8 @@ def test_slurm_jobs_are_built_not_submitted(images: Path, tmp_path: Path) -> Non
     """The Slurm settings and the torchrun command a multi-GPU job runs (no cluster here: nothing is submitted)."""
     params = farm.SlurmSettings(partition="gpu", time_min=90, gpus_per_job=4).executor_parameters()
     assert params["slurm_partition"] == "gpu" and params["gpus_per_node"] == 4 and params["timeout_min"] == 90
+    with pytest.raises(ConfigError, match="--mem-gb"):
+        farm.SlurmSettings(mem_gb=0)
     cell = farm.Cell("darts", "darts-v2", 0, "darts:0", 1, "rs/default", 90.0)
     config = replace(_config(images), dataset="imagenet", preset="darts-imagenet", epochs=None, channels=None,
                      layers=None)

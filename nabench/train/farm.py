@@ -208,6 +208,13 @@ class SlurmSettings:
     cpus_per_task: int = 8
     mem_gb: int = 32
 
+    def __post_init__(self) -> None:
+        from nabench import validate
+
+        for flag, value in (("--time-min", self.time_min), ("--gpus-per-job", self.gpus_per_job),
+                            ("--cpus-per-task", self.cpus_per_task), ("--mem-gb", self.mem_gb)):
+            validate.integer(flag, value, minimum=1)
+
     def executor_parameters(self) -> dict[str, Any]:
         """submitit ``update_parameters`` keywords (one task per job; torchrun starts the GPU processes)."""
         params: dict[str, Any] = {"timeout_min": self.time_min, "gpus_per_node": self.gpus_per_job,
