@@ -10,7 +10,7 @@ A grid file::
     neighborhood = { k = 4, accounting = "query" }
 
     [settings.long]
-    budget = 24000          # also: crossing, signal, fidelity, max_steps
+    budget = 24000          # also: crossing, charge, signal, fidelity, max_steps
     params = { rea = { population = 20 } }
 
     [[experiment]]          # searchers x datasets x settings
@@ -20,7 +20,8 @@ A grid file::
     settings = ["default", "k4"]   # optional, default ["default"]
 
 A setting's ``neighborhood`` table (the :class:`~nabench.neighborhood.NeighborhoodSpec` fields plus
-``accounting``) applies to NA searchers only; list plain searchers under the settings that change
+``accounting`` and the NA mode keys ``mode``, ``fraction``, ``top``, ``fidelity`` of
+:class:`~nabench.search.na.NAOptions`) applies to NA searchers only; list plain searchers under the settings that change
 them. Seeds are shared across cells so NA-X and X runs are paired by seed.
 
 An optional ``[launcher]`` table sets how the grid is executed (``launcher = "slurm"``, partition, time,
@@ -45,9 +46,9 @@ from nabench import validate
 from nabench.errors import ConfigError
 from nabench.neighborhood import NeighborhoodSpec
 from nabench.search import registry
-from nabench.search.budget import CROSSING_RULES
+from nabench.search.budget import CHARGE_RULES, CROSSING_RULES
 from nabench.search.protocols import Task, make_task
-from nabench.search.na import ACCOUNTING
+from nabench.search.na import ACCOUNTING, NA_MODES, NAOptions
 from nabench.search.signal import SIGNAL_MODES
 
 if sys.version_info >= (3, 11):
@@ -55,10 +56,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SETTING_KEYS: tuple[str, ...] = ("neighborhood", "params", "budget", "crossing", "signal", "fidelity", "max_steps")
+SETTING_KEYS: tuple[str, ...] = ("neighborhood", "params", "budget", "crossing", "charge", "signal", "fidelity",
+                                 "max_steps")
 EXPERIMENT_KEYS: tuple[str, ...] = ("protocol", "datasets", "searchers", "settings")
 GRID_KEYS: tuple[str, ...] = ("name", "runs", "seed", "settings", "experiment", "launcher")
-NEIGHBORHOOD_KEYS: tuple[str, ...] = tuple(f.name for f in fields(NeighborhoodSpec)) + ("accounting",)
+NA_KEYS: tuple[str, ...] = tuple(f.name for f in fields(NAOptions))
+NEIGHBORHOOD_KEYS: tuple[str, ...] = tuple(f.name for f in fields(NeighborhoodSpec)) + ("accounting",) + NA_KEYS
 #: Largest ``max_steps`` a setting may ask for (the default is 20,000).
 MAX_STEPS = 10_000_000
 
@@ -66,15 +69,21 @@ MAX_STEPS = 10_000_000
 _SETTING_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "budget": validate.positive,
     "crossing": lambda w, v: validate.choice(w, v, CROSSING_RULES),
+    "charge": lambda w, v: validate.choice(w, v, CHARGE_RULES),
     "signal": lambda w, v: validate.choice(w, v, SIGNAL_MODES),
     "fidelity": validate.integer,
     "max_steps": lambda w, v: validate.integer(w, v, minimum=1, maximum=MAX_STEPS),
 }
 #: How each key of a neighborhood table is checked.
 _NEIGHBORHOOD_CHECKS: dict[str, Callable[[str, Any], Any]] = {
-    "radius": validate.integer, "include_self": validate.boolean, "k": lambda w, v: None if v is None else validate.integer(w, v, minimum=1),
+    "radius": validate.integer, "include_self": validate.boolean,
+    "k": lambda w, v: None if v is None else validate.integer(w, v, minimum=1),
     "agg": validate.string, "q": validate.number, "decay": validate.number, "dedup": validate.boolean,
     "exact": validate.boolean, "accounting": lambda w, v: validate.choice(w, v, ACCOUNTING),
+    "mode": lambda w, v: validate.choice(w, v, NA_MODES),
+    "fraction": lambda w, v: validate.number(w, v, minimum=0.0, maximum=1.0, strict_min=True, strict_max=True),
+    "top": lambda w, v: validate.integer(w, v, minimum=1, maximum=1000),
+    "fidelity": lambda w, v: None if v is None else validate.integer(w, v, minimum=1),
 }
 
 
@@ -90,6 +99,7 @@ class Cell:
     params: Mapping[str, Any]
     neighborhood: NeighborhoodSpec | None
     accounting: str | None
+    na: NAOptions | None = None
 
     @property
     def key(self) -> str:
@@ -107,7 +117,7 @@ class Cell:
             "protocol": self.protocol, "dataset": self.dataset, "searcher": self.searcher, "setting": self.setting,
             "task": self.task.to_dict(), "params": dict(sorted(self.params.items())),
             "neighborhood": None if self.neighborhood is None else asdict(self.neighborhood),
-            "accounting": self.accounting,
+            "accounting": self.accounting, "na": None if self.na is None else asdict(self.na),
         }
 
 
@@ -174,17 +184,29 @@ def make_cell(protocol: str, dataset: str | None, searcher: str, setting: str = 
                                                                   "params": validate.table})
     base, is_na = registry.parse_name(searcher)
     task = make_task(protocol, dataset, budget=ov.get("budget"), crossing=ov.get("crossing"),
-                     fidelity=ov.get("fidelity"), signal=ov.get("signal"), max_steps=ov.get("max_steps"))
+                     fidelity=ov.get("fidelity"), signal=ov.get("signal"), max_steps=ov.get("max_steps"),
+                     charge=ov.get("charge"))
     given = _params(f"params of {where}", ov.get("params", {}), base)
     params = registry.defaults(base)
     params.update(task.searcher_defaults.get(base, {}))
     params.update(given)
     nb = _checked(f"neighborhood of {where}", ov.get("neighborhood", {}), _NEIGHBORHOOD_CHECKS)
-    spec, accounting = None, None
+    spec, accounting, na = None, None, None
     if is_na:
         accounting = nb.pop("accounting", "query")
+        na = NAOptions(**{k: nb.pop(k) for k in NA_KEYS if k in nb})
+        if na.fidelity is not None:
+            from nabench.spaces.base import task as benchmark_task
+            from nabench.tables.schema import check_fidelity
+
+            check_fidelity(na.fidelity, benchmark_task(task.benchmark, task.dataset).fidelities)
+            if not na.fidelity < task.fidelity:
+                raise ConfigError(f"the NA neighbor fidelity {na.fidelity} of {where} must be lower than the search "
+                                  f"signal's fidelity {task.fidelity} (neighbors read cheaper than the candidate); "
+                                  "lower --na-fidelity or raise --fidelity")
         spec = NeighborhoodSpec(**{**task.neighborhood_defaults, **nb})  # the protocol's, then the setting's
-    return Cell(task.protocol, task.dataset, f"na-{base}" if is_na else base, setting, task, params, spec, accounting)
+    return Cell(task.protocol, task.dataset, f"na-{base}" if is_na else base, setting, task, params, spec, accounting,
+                na)
 
 
 def grid_from_dict(doc: Mapping[str, Any], source: str = "the grid") -> Grid:

@@ -87,7 +87,8 @@ def _import_submitit() -> Any:
     try:
         import submitit
     except ImportError:
-        raise ConfigError('the slurm and submitit-local launchers need submitit: pip install "nabench[slurm]"') from None
+        raise ConfigError('the slurm and submitit-local launchers need submitit: pip install "nabench[slurm]"') \
+            from None
     return submitit
 
 
@@ -150,8 +151,11 @@ class SubmititLauncher:
         ex = self.executor(out / "submitit")
         ref = bench_ref(bench)
         part_keys = [[keys[(grid.cells[i].key, r)] for i, r, _ in part] for part in parts]
-        array = ex.map_array(run_chunk, [str(out)] * len(parts), [grid] * len(parts), parts, part_keys,
-                             [bench.checksum] * len(parts), [ref] * len(parts), [self.cpus_per_task] * len(parts))
+        from nabench.search import registry
+
+        n = len(parts)
+        array = ex.map_array(run_chunk, [str(out)] * n, [grid] * n, parts, part_keys, [bench.checksum] * n, [ref] * n,
+                             [self.cpus_per_task] * n, [registry.plugins()] * n)
         ids = sorted({j.job_id.split("_")[0] for j in array})
         log(f"submitted {len(jobs)} runs as {len(parts)} array element(s) of {self.kind} job {', '.join(ids)}; "
             f"logs in {out / 'submitit'}")
@@ -166,7 +170,8 @@ class SubmititLauncher:
             try:
                 job.result()
             except Exception as e:  # a failed element: report it in one line, keep the others' runs
-                failed.append(f"{job.job_id}: {str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__}")
+                text = str(e).strip()
+                failed.append(f"{job.job_id}: {text.splitlines()[-1] if text else type(e).__name__}")
         if failed:
             raise NabenchError(f"{len(failed)} of {len(array)} array element(s) failed ({failed[0]}; logs in "
                                f"{out / 'submitit'}); finished runs are kept: rerun the same command to resume")
@@ -241,12 +246,14 @@ def _shard_name() -> str:
 
 
 def run_chunk(out: str, grid: Any, jobs: list[tuple[int, int, int]], keys: list[str], checksum: str,
-              open_bench: Callable[[], Any], workers: int) -> int:
+              open_bench: Callable[[], Any], workers: int, plugins: Mapping[str, type] | None = None) -> int:
     """One array element: run ``jobs`` (skipping runs already in the folder) into this element's own log;
-    returns the number of runs made."""
+    returns the number of runs made. ``plugins``: the submitter's plugin searchers, registered here too."""
     from nabench.experiments import runner
+    from nabench.experiments.lifeline import register_plugins
     from nabench.experiments.store import ResultsStore
 
+    register_plugins(plugins or {})
     bench = open_bench()
     if bench.checksum != checksum:
         raise IntegrityError(f"this node's benchmark store {bench.checksum} is not the submitter's {checksum}; "

@@ -10,7 +10,8 @@ pipes). Two guards, both set up first thing in every worker:
 * Everywhere (and as a second line on Linux): a daemon thread polls ``os.getppid()`` and ends the
   process when it changes (the worker was re-parented to init or a subreaper).
 
-This module imports nothing heavy, so it costs a spawned worker nothing.
+The same initializer registers the parent's plugin searchers in the worker. This module imports
+nothing heavy, so it costs a spawned worker nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 #: Seconds between two looks at the parent pid in the fallback thread.
 POLL_S = 0.5
@@ -55,7 +56,18 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=_watch, args=(parent,), name="nabench-lifeline", daemon=True).start()
 
 
-def start(parent: int, init: Callable[..., None], *initargs: Any) -> None:
-    """Pool initializer: :func:`die_with_parent`, then the real initializer ``init(*initargs)``."""
+def start(parent: int, plugins: Mapping[str, type], init: Callable[..., None], *initargs: Any) -> None:
+    """Pool initializer: :func:`die_with_parent`; register the parent's plugin searchers (classes registered
+    at run time, see :func:`nabench.search.registry.plugins`); then the real initializer ``init(*initargs)``."""
     die_with_parent(parent)
+    register_plugins(plugins)
     init(*initargs)
+
+
+def register_plugins(plugins: Mapping[str, type]) -> None:
+    """Register searcher classes (by name) in this process, as the parent process had them."""
+    if plugins:
+        from nabench.search import registry
+
+        for cls in plugins.values():
+            registry.register(cls, replace=True)

@@ -39,6 +39,7 @@ from nabench.experiments import summary as summ
 from nabench.experiments import worker
 from nabench.experiments.config import Grid
 from nabench.experiments.store import ResultsStore, run_key, write_atomic
+from nabench.search import registry
 from nabench.search.signal import Signal, make_signal
 
 
@@ -75,17 +76,15 @@ def signals_for(grid: Grid, bench: Any) -> dict[tuple[str, str, int, str], Signa
         if t.benchmark != bench.name:
             raise ConfigError(f"cell {cell.key} searches benchmark {t.benchmark}, but the grid runs on {bench.name}; "
                               "put cells of different spaces in different grids (--space)")
-        k = worker.signal_key(cell)
-        if k not in out:
-            out[k] = make_signal(bench, dataset=t.search_dataset, split=t.split, fidelity=t.fidelity, mode=t.signal)
+        for k in worker.signal_keys(cell):  # the candidates' signal, and NA neighbors' at --na-fidelity
+            if k not in out:
+                out[k] = make_signal(bench, dataset=k[0], split=k[1], fidelity=k[2], mode=k[3])
     return out
 
 
 def _preflight(grid: Grid, bench: Any) -> None:
     """Fail now, before anything is written, on what would fail in a worker: a search signal the store
     cannot give (e.g. per-seed values at fidelity 12), a searcher hyperparameter value it refuses."""
-    from nabench.search import registry
-
     signals = signals_for(grid, bench)
     space = bench.space
     for cell in grid.cells:
@@ -190,7 +189,7 @@ def _execute(grid: Grid, bench: Any, jobs: list[tuple[int, int, int]], store: Re
         else:
             ctx = multiprocessing.get_context("spawn")
             pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=lifeline.start,
-                                       initargs=(os.getpid(), worker.init, *initargs))
+                                       initargs=(os.getpid(), registry.plugins(), worker.init, *initargs))
             try:
                 futures = [pool.submit(worker.execute, job) for job in jobs]
                 for fut in as_completed(futures):

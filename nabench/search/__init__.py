@@ -29,7 +29,11 @@ from nabench.spaces.nb201 import NB201Space
 
 #: The NB201 space (the name existing scripts use).
 Space = NB201Space
+#: Add a user's Searcher subclass (and its ``na-`` variant); see :mod:`nabench.search.registry`.
+register = registry.register
 
 __all__ = ["Budget", "Ledger", "NB201Space", "NeighborhoodScorer", "PROTOCOLS", "ReportTarget", "Scorer",
            "SearchSignal", "Searcher", "Signal", "Space", "SurrogateSignal", "Task", "Trajectory", "make_signal",
-           "make_task", "registry", "run_search"]
+           "make_task", "register", "registry", "run_search"]
+
+registry.load_entry_points()  # last: installed plugins may import this package

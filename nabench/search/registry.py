@@ -4,12 +4,22 @@ An NA variant is the same searcher class driven through the NA scorer
 (:class:`~nabench.search.na.NeighborhoodScorer`); the registry only records which is which, and
 :func:`is_na` is THE test of NA-ness for names anywhere (summaries, plots, analysis). Every searcher
 runs on every space (:class:`~nabench.spaces.base.SearchSpace`).
+
+Plugins. :func:`register` adds a user's :class:`~nabench.search.base.Searcher` subclass under its
+``name`` (and so its ``na-`` variant); installed packages do the same through the entry-point group
+``nabench.searchers`` (each entry point names a Searcher subclass), loaded at the end of the import of
+:mod:`nabench.search` (so a plugin may import ``nabench.search``). A plugin thus works in the runner,
+in TOML grids, in spawned workers and in ``nabench run --help``. Classes registered at run time (not
+through an entry point) reach spawned workers through :func:`plugins`, which the runner hands to each
+worker (see ``examples/plugin_searcher``).
 """
 
 from __future__ import annotations
 
 import difflib
 import inspect
+import re
+import warnings
 from typing import Any, Mapping
 
 import numpy as np
@@ -28,6 +38,50 @@ SEARCHERS: dict[str, type[Searcher]] = {
 }
 NA_PREFIX = "na-"
 NAMES: tuple[str, ...] = tuple(SEARCHERS) + tuple(NA_PREFIX + n for n in SEARCHERS)
+#: Entry-point group through which an installed package adds searchers (each entry point: a Searcher subclass).
+ENTRY_POINT_GROUP = "nabench.searchers"
+_BUILTIN: frozenset[str] = frozenset(SEARCHERS)
+_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,49}")
+
+
+def register(cls: type[Searcher], *, replace: bool = False) -> type[Searcher]:
+    """Add a searcher class under ``cls.name`` (its NA variant ``na-<name>`` comes with it); returns
+    ``cls``, so it works as a class decorator. ``replace=True`` lets a name be registered again."""
+    global NAMES
+    if not (isinstance(cls, type) and issubclass(cls, Searcher)):
+        raise ConfigError(f"register() takes a subclass of nabench.search.Searcher, got {cls!r}")
+    name = getattr(cls, "name", "")
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name.startswith(NA_PREFIX):
+        raise ConfigError(f"searcher class {cls.__qualname__} needs a class attribute name of lowercase letters, "
+                          f"digits, '.' and '-' (not starting with {NA_PREFIX!r}), got {name!r}")
+    if name in SEARCHERS and SEARCHERS[name] is not cls and (name in _BUILTIN or not replace):
+        raise ConfigError(f"a searcher named {name!r} is already registered ({SEARCHERS[name].__module__}."
+                          f"{SEARCHERS[name].__qualname__}); give {cls.__qualname__} another name")
+    SEARCHERS[name] = cls
+    NAMES = tuple(SEARCHERS) + tuple(NA_PREFIX + n for n in SEARCHERS)
+    return cls
+
+
+def plugins() -> dict[str, type[Searcher]]:
+    """The searchers registered beyond the built-in ones, by name (what a spawned worker must register too)."""
+    return {n: c for n, c in SEARCHERS.items() if n not in _BUILTIN}
+
+
+def load_entry_points() -> list[str]:
+    """Register every searcher installed under :data:`ENTRY_POINT_GROUP`; returns their names. A plugin that
+    fails to load is skipped with a warning, so it cannot break the built-in searchers."""
+    from importlib.metadata import entry_points
+
+    names = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = ep.load()
+            register(cls, replace=True)
+        except Exception as e:  # a broken third-party package: say so, keep going
+            warnings.warn(f"nabench searcher plugin {ep.name!r} ({ep.value}) was not loaded: {e}", stacklevel=2)
+            continue
+        names.append(cls.name)
+    return names
 
 
 def parse_name(name: str) -> tuple[str, bool]:
@@ -74,3 +128,4 @@ def check_params(base: str, params: Mapping[str, Any]) -> dict[str, Any]:
 def make(base: str, space: SearchSpace, rng: np.random.Generator, params: Mapping[str, Any] | None = None) -> Searcher:
     """Build a base searcher with validated hyperparameters."""
     return SEARCHERS[base](space, rng, **check_params(base, params or {}))
+
