@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -44,3 +45,7 @@ def test_notebook_executes(name, data_dir, monkeypatch):
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 3, f"{name} should show its figures"
+    if name == "search_curves.ipynb":  # p-values in scientific notation, never rounded to 0.0
+        paired = [c for c in nb.cells if c.cell_type == "code" and "wilcoxon_p" in c.source][-1]
+        text = "".join(o.get("data", {}).get("text/plain", "") for o in paired.outputs)
+        assert re.search(r"\d\.\d\de[-+]\d\d", text), text

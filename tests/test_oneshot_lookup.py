@@ -24,8 +24,8 @@ def test_lookup_maps_each_search_dataset_to_its_valid_and_test_splits(bench):
     expect = {
         "valid_12": ("cifar10-valid", "x-valid", 12), "test_12": ("cifar10", "ori-test", 12),
         "cifar100_valid_200": ("cifar100", "x-valid", 200), "cifar100_test_200": ("cifar100", "x-test", 200),
-        "imagenet16_valid_12": ("ImageNet16-120", "x-valid", 12),
-        "imagenet16_test_200": ("ImageNet16-120", "x-test", 200),
+        "ImageNet16-120_valid_12": ("ImageNet16-120", "x-valid", 12),
+        "ImageNet16-120_test_200": ("ImageNet16-120", "x-test", 200),
     }
     for col, (ds, split, fid) in expect.items():
         assert row[col] == float(bench.accuracy(BEST_C10, dataset=ds, split=split, fidelity=fid))

@@ -17,8 +17,8 @@ searched on        "valid" column                          "test" column
 
 The columns ``valid_12``, ``test_12``, ``valid_200``, ``test_200`` hold the searched dataset's
 values. Like NAS-Bench-201's tables (which list every method's cell on all three datasets), the
-columns ``{cifar10,cifar100,imagenet16}_{valid,test}_{12,200}`` hold the same cell on every
-dataset.
+columns ``{cifar10,cifar100,ImageNet16-120}_{valid,test}_{12,200}`` hold the same cell on every
+dataset (named by the task's dataset, ``ImageNet16-120`` as everywhere else in nabench).
 
 **The DARTS space** (``space = "darts"``, benchmark ``nabench.load("nb301")``): the derived genotype is
 predicted by the NAS-Bench-301 surrogate (CIFAR-10 only), one model call per recorded epoch: ``valid_12`` and
@@ -34,7 +34,7 @@ from typing import Any
 from nabench.spaces.base import NB301_EPOCHS, NB301_SEARCH_EPOCH, TASKS
 
 #: NB201 column prefix of each task (the task table itself is :data:`nabench.spaces.base.TASKS`)
-PREFIX: dict[str, str] = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "imagenet16"}
+PREFIX: dict[str, str] = {name: name for name in TASKS["nb201"]}
 FIDELITIES: tuple[int, ...] = TASKS["nb201"]["cifar10"].fidelities
 #: the NB301 epochs recorded (the default search fidelity and the full one)
 NB301_FIDELITIES: tuple[int, ...] = (NB301_SEARCH_EPOCH, NB301_EPOCHS)
