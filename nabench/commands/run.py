@@ -23,8 +23,11 @@ from nabench.errors import ConfigError
 DEFAULT_SEARCHERS = ("rs", "na-rs")
 DEFAULT_RUNS = 20
 #: Flags that describe a grid, and so cannot be combined with --config.
-GRID_FLAGS = ("protocol", "dataset", "searcher", "budget", "crossing", "signal", "fidelity", "max_steps", "radius",
-              "agg", "q", "decay", "k", "dedup", "no_self", "exact", "accounting", "param")
+GRID_FLAGS = ("protocol", "dataset", "searcher", "budget", "crossing", "charge", "signal", "fidelity", "max_steps",
+              "radius", "agg", "q", "decay", "k", "dedup", "no_self", "exact", "accounting", "na_mode", "na_fraction",
+              "na_top", "na_fidelity", "param")
+#: NA mode flags -> their key in a setting's neighborhood table.
+NA_FLAGS = {"na_mode": "mode", "na_fraction": "fraction", "na_top": "top", "na_fidelity": "fidelity"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,6 +61,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("budget and signal (override the protocol)")
     g.add_argument("--budget", type=float, help="budget limit: simulated seconds, or queries for --protocol queries")
     g.add_argument("--crossing", choices=["drop", "keep"], help="what happens to the evaluation that crosses the budget")
+    g.add_argument("--charge", choices=["every", "once"],
+                   help="every: each proposal is charged, repeats included, and its signal read again (the official "
+                        "NAS-Bench-201 / NATS-Bench rule; default of the nb201, nats and sss protocols); once: each "
+                        "architecture is charged once per run (default of the query-budget protocols)")
     g.add_argument("--signal", choices=["mean", "random-seed"], help="seed mean, or one random seed per evaluation")
     g.add_argument("--fidelity", type=int, help="training epochs of the search signal: 12 or 200")
     g.add_argument("--max-steps", type=int, help="safety cap on steps per run (default 20000)")
@@ -72,6 +79,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--exact", action="store_true", default=None, help="only cells at distance exactly --radius")
     n.add_argument("--accounting", choices=["query", "candidate"],
                    help="query (default): neighbors are charged; candidate: only candidates are")
+    n.add_argument("--na-mode", choices=["full", "history", "select"],
+                   help="full (default): aggregate over the whole neighborhood, every neighbor read; history: over the "
+                        "candidate and its neighbors already evaluated in the run (no extra cost); select: plain search "
+                        "on 1 - f of the budget, then f on the neighborhoods of the top incumbents")
+    n.add_argument("--na-fraction", type=float, help="share f of the budget --na-mode select spends on neighborhoods "
+                                                      "(default 0.2)")
+    n.add_argument("--na-top", type=int, help="incumbents whose neighborhoods --na-mode select reads (default 3)")
+    n.add_argument("--na-fidelity", type=int, metavar="E",
+                   help="read neighbors at the cheaper fidelity E and charge them at it (e.g. 12 around a 200-epoch "
+                        "signal on NB201; any epoch below the signal's on the NB301 surrogate)")
     p.add_argument("--param", action="append", metavar="SEARCHER.NAME=VALUE",
                    help="a searcher hyperparameter, e.g. rea.population=20 (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -168,13 +185,16 @@ def grid_from_args(args: argparse.Namespace) -> Any:
                            seed=args.seed if args.seed is not None else grid.seed)
         return grid
     setting: dict[str, Any] = {}
-    for key in ("budget", "crossing", "signal", "fidelity", "max_steps"):
+    for key in ("budget", "crossing", "charge", "signal", "fidelity", "max_steps"):
         if getattr(args, key) is not None:
             setting[key] = getattr(args, key)
     nb: dict[str, Any] = {}
     for key in ("radius", "agg", "q", "decay", "k", "dedup", "exact", "accounting"):
         if getattr(args, key) is not None:
             nb[key] = getattr(args, key)
+    for flag, key in NA_FLAGS.items():
+        if getattr(args, flag) is not None:
+            nb[key] = getattr(args, flag)
     if args.no_self:
         nb["include_self"] = False
     if nb:

@@ -49,7 +49,7 @@ LOCK = ".lock"
 RECORD_FIELDS: dict[str, str] = {
     "cell": "str", "run": "int", "seed": "int", "key": "str", "bench": "str", "stop": "str", "wall_s": "number",
     "arch": "list", "score": "list", "raw": "list", "charged": "list", "time": "list", "queries": "list",
-    "incumbent": "list", "incumbent_score": "list",
+    "incumbent": "list", "incumbent_score": "list", "candidates": "list", "cells_read": "list",
 }
 
 

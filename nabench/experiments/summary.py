@@ -4,7 +4,9 @@
   accuracies are looked up here, after the search, from each step's incumbent.
 * :func:`summarize`: per cell and report target, the number of runs and the mean, standard
   deviation (ddof 1), standard error, min and max of the final test accuracy, beside the mean
-  simulated time and number of evaluated architectures.
+  simulated time and three counts kept apart (:class:`nabench.search.loop.Trajectory`): candidates
+  proposed (``candidates``), cell values read (``cells_read``, from the signal or the run's memory)
+  and cells charged (``queries``; under ``charge = "every"`` a repeat is charged again).
 * :func:`timings`: wall-clock seconds per run. They differ between executions of the same grid, so
   they live in their own table (``timings.csv``) and never in the result tables, which are a pure
   function of the grid, the seeds and the store (byte-identical whether a grid ran at once, was
@@ -30,10 +32,11 @@ from nabench.search import registry
 CELL_COLUMNS: tuple[str, ...] = ("protocol", "dataset", "searcher", "setting")
 EVALUATION_COLUMNS: tuple[str, ...] = CELL_COLUMNS + (
     "run", "seed", "step", "time", "queries", "arch", "signal", "raw", "charged", "incumbent", "incumbent_signal",
-    "incumbent_test",
+    "incumbent_test", "candidates", "cells_read",
 )
 RUN_COLUMNS: tuple[str, ...] = CELL_COLUMNS + (
     "run", "seed", "report", "final_arch", "final_signal", "test_acc", "steps", "queries", "time", "stop",
+    "candidates", "cells_read",
 )
 TIMING_COLUMNS: tuple[str, ...] = CELL_COLUMNS + ("run", "seed", "wall_s")
 
@@ -103,7 +106,8 @@ def tables(records: Iterable[Mapping[str, Any]], cells: Mapping[str, Mapping[str
         cols = {"run": np.full(n, run), "seed": np.full(n, int(rec["seed"])), "step": np.arange(n),
                 "time": rec["time"], "queries": rec["queries"], "arch": rec["arch"], "signal": rec["score"],
                 "raw": rec["raw"], "charged": rec["charged"], "incumbent": inc,
-                "incumbent_signal": rec["incumbent_score"], "incumbent_test": primary[inc]}
+                "incumbent_signal": rec["incumbent_score"], "incumbent_test": primary[inc],
+                "candidates": rec["candidates"], "cells_read": rec["cells_read"]}
         for c, v in cols.items():
             ev[c].append(np.asarray(v))
         for ds, split, fid, label in reports:
@@ -112,7 +116,8 @@ def tables(records: Iterable[Mapping[str, Any]], cells: Mapping[str, Mapping[str
                 **{c: cell[c] for c in CELL_COLUMNS}, "run": run, "seed": int(rec["seed"]), "report": label,
                 "final_arch": int(inc[-1]), "final_signal": float(rec["incumbent_score"][-1]),
                 "test_acc": float(test_of(ds, split, fid)[inc[-1]]), "steps": n, "queries": int(rec["queries"][-1]),
-                "time": float(rec["time"][-1]), "stop": rec["stop"],
+                "time": float(rec["time"][-1]), "stop": rec["stop"], "candidates": int(rec["candidates"][-1]),
+                "cells_read": int(rec["cells_read"][-1]),
             })
     codes = np.concatenate(ev_cell) if ev_cell else np.zeros(0, dtype=np.int32)
     data: dict[str, Any] = {}
@@ -146,9 +151,11 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     g = runs.groupby(keys, sort=False, observed=True)
     out = g.agg(n=("test_acc", "size"), mean=("test_acc", "mean"), std=("test_acc", "std"),
                 min=("test_acc", "min"), max=("test_acc", "max"), sim_time=("time", "mean"),
-                queries=("queries", "mean"), steps=("steps", "mean")).reset_index()
+                queries=("queries", "mean"), steps=("steps", "mean"), candidates=("candidates", "mean"),
+                cells_read=("cells_read", "mean")).reset_index()
     out["se"] = out["std"] / np.sqrt(out["n"])
-    return out[keys + ["n", "mean", "std", "se", "min", "max", "sim_time", "queries", "steps"]]
+    return out[keys + ["n", "mean", "std", "se", "min", "max", "sim_time", "queries", "steps", "candidates",
+                       "cells_read"]]
 
 
 def paired(runs: pd.DataFrame) -> pd.DataFrame:
@@ -206,12 +213,13 @@ def format_summary(summary: pd.DataFrame, timings: pd.DataFrame | None = None) -
     for (proto, ds, report), grp in summary.groupby(["protocol", "dataset", "report"], sort=False):
         lines.append(f"{proto} / search {ds} / report {report} ({report_what(proto)})")
         lines.append(f"  {'searcher':14s} {'setting':12s} {'runs':>5s} {'mean ± std':>16s} {'se':>6s} "
-                     f"{'sim time (s)':>12s} {'archs':>6s} {'wall (ms)':>9s}")
+                     f"{'sim time (s)':>12s} {'cands':>6s} {'read':>7s} {'charged':>7s} {'wall (ms)':>9s}")
         for _, r in grp.iterrows():
             std = 0.0 if np.isnan(r["std"]) else r["std"]
             se = 0.0 if np.isnan(r["se"]) else r["se"]
             lines.append(f"  {r['searcher']:14s} {r['setting']:12s} {int(r['n']):5d} {r['mean']:8.2f} ± {std:5.2f} "
-                         f"{se:6.3f} {r['sim_time']:12.0f} {r['queries']:6.1f} "
+                         f"{se:6.3f} {r['sim_time']:12.0f} {r['candidates']:6.1f} {r['cells_read']:7.1f} "
+                         f"{r['queries']:7.1f} "
                          f"{1e3 * wall.get(tuple(r[c] for c in CELL_COLUMNS), np.nan):9.2f}")
     return "\n".join(lines)
 

@@ -17,7 +17,7 @@ from nabench.experiments.config import Cell
 from nabench.search import registry
 from nabench.search.base import Searcher
 from nabench.search.loop import run_search
-from nabench.search.na import NeighborhoodScorer
+from nabench.search.na import NAOptions, NeighborhoodScorer
 from nabench.search.scorer import Scorer
 from nabench.search.signal import Signal
 from nabench.spaces.base import SearchSpace
@@ -29,6 +29,21 @@ def signal_key(cell: Cell) -> tuple[str, str, int, str]:
     """Which search signal a cell reads."""
     t = cell.task
     return (t.search_dataset, t.split, t.fidelity, t.signal)
+
+
+def low_signal_key(cell: Cell) -> tuple[str, str, int, str] | None:
+    """The signal an NA cell reads its neighbors from at ``--na-fidelity`` (the seed mean: at low
+    fidelities the tables hold only means), or ``None``."""
+    if cell.na is None or cell.na.fidelity is None:
+        return None
+    t = cell.task
+    return (t.search_dataset, t.split, cell.na.fidelity, "mean")
+
+
+def signal_keys(cell: Cell) -> list[tuple[str, str, int, str]]:
+    """Every search signal a cell reads."""
+    low = low_signal_key(cell)
+    return [signal_key(cell)] + ([low] if low is not None else [])
 
 
 def init(space: SearchSpace, signals: dict[tuple[str, str, int, str], Signal], cells: tuple[Cell, ...]) -> None:
@@ -56,8 +71,11 @@ def build(cell: Cell, seed: int) -> tuple[Searcher, Scorer]:
     searcher = registry.make(cell.base, _STATE["space"], r_search, cell.params)
     if cell.neighborhood is None:
         return searcher, Scorer(signal, r_score)
+    na = cell.na or NAOptions()
+    low = low_signal_key(cell)
     return searcher, NeighborhoodScorer(signal, r_score, _STATE["space"], cell.neighborhood,
-                                        cell.accounting or "query")
+                                        cell.accounting or "query", na.mode, na.fraction, na.top,
+                                        None if low is None else _STATE["signals"][low])
 
 
 def execute(job: tuple[int, int, int]) -> dict[str, Any]:
@@ -69,6 +87,7 @@ def execute(job: tuple[int, int, int]) -> dict[str, Any]:
         "cell": cell.key, "run": run, "seed": seed,
         "arch": tr.arch.tolist(), "score": tr.score.tolist(), "raw": tr.raw.tolist(),
         "charged": tr.charged.tolist(), "time": tr.time.tolist(), "queries": tr.queries.tolist(),
+        "candidates": tr.candidates.tolist(), "cells_read": tr.cells_read.tolist(),
         "incumbent": tr.incumbent.tolist(), "incumbent_score": tr.incumbent_score.tolist(),
         "stop": tr.stop, "wall_s": tr.wall_s,
     }

@@ -11,16 +11,28 @@ Presets on NAS-Bench-201 (``--space 201``):
 * ``nb201`` (NAS-Bench-201, ICLR 2020): search on cifar10-valid with the 12-epoch x-valid seed mean,
   12,000 simulated seconds, crossing rule ``drop`` (its RS and REA code discard the evaluation that
   crosses the budget); report the 200-epoch test accuracy of the one incumbent on CIFAR-10
-  ori-test, CIFAR-100 x-test and ImageNet16-120 x-test. REINFORCE uses lr 0.01: NAS-Bench-201's
+  ori-test, CIFAR-100 x-test and ImageNet16-120 x-test. Charging rule ``every``, as the official
+  code (D-X-Y/AutoDL-Projects at f46486e): ``exps/NAS-Bench-201-algos/R_EA.py`` lines 213-220 call
+  ``train_and_eval`` on every mutated child and add its ``time_cost`` whether or not the child was
+  seen before, and ``train_and_eval`` (lines 51-56) reads ``get_more_info(..., hp="12",
+  is_random=True)``, a fresh random seed per query; ``exps/NAS-Bench-201-algos/RANDOM.py`` lines
+  96-102 do the same for every sampled architecture (``break`` on the crossing one). REINFORCE uses lr 0.01: NAS-Bench-201's
   hyperparameter grid for it was 0.01..0.5 and NATS-Bench's scripts use 0.01 (the measured effect
   of the choice is in results/search/README.md).
 * ``nats`` (NATS-Bench, TPAMI 2021): search on each dataset's x-valid at 12 epochs with budgets
   20,000 / 40,000 / 120,000 s, crossing rule ``keep`` (its code evaluates while the total is below
   the budget, so the crossing evaluation counts); report that dataset's test split at 200 epochs.
-  REA population 10, tournament 3; REINFORCE lr 0.01.
+  REA population 10, tournament 3; REINFORCE lr 0.01. Charging rule ``every``, as the official
+  scripts (D-X-Y/AutoDL-Projects at f46486e): ``exps/NATS-algos/regularized_ea.py`` lines 156-181,
+  ``random_wo_share.py`` lines 74-79 and ``reinforce.py`` lines 159-166 call
+  ``api.simulate_train_eval`` for every proposal, which adds its time to the running total each call
+  and reads ``get_more_info(..., is_random=True)`` (D-X-Y/NATS-Bench at 1d4a304,
+  ``nats_bench/api_utils.py`` lines 244-276).
 * ``queries``: a query-count budget of 150 distinct architectures (as in the BO literature), with
   the 200-epoch x-valid seed mean as signal, crossing rule ``drop`` (no run exceeds 150 queries);
-  report as ``nats``.
+  report as ``nats``. Charging rule ``once`` (a query is a distinct architecture), as on the DARTS
+  space and the ``sss-queries`` preset; the time-budget presets (``nb201``, ``nats``, ``sss``) charge
+  ``every``.
 
 On the NATS size space (``--space sss``, after importing an official sss folder): ``sss`` is ``nats``
 and ``sss-queries`` is ``queries`` with the size space's fidelities: search at 12 epochs (``sss-queries``:
@@ -44,7 +56,7 @@ candidate's 120 radius-1 neighbors by default (:attr:`Task.neighborhood_defaults
 budget, so full NA could not evaluate even one candidate; with ``k = 8`` a candidate costs at most 9
 queries (about 11 candidates in 100 queries).
 
-Every field can be overridden (budget limit, crossing rule, fidelity, signal mode).
+Every field can be overridden (budget limit, crossing rule, charging rule, fidelity, signal mode).
 """
 
 from __future__ import annotations
@@ -108,7 +120,7 @@ class Task:
             "search_dataset": self.search_dataset,
             "split": self.split, "fidelity": self.fidelity, "signal": self.signal,
             "budget": {"kind": self.budget.kind, "limit": self.budget.limit, "crossing": self.budget.crossing,
-                       "max_steps": self.budget.max_steps},
+                       "max_steps": self.budget.max_steps, "charge": self.budget.charge},
             "reports": [r.label + f"@{r.fidelity}" for r in self.reports],
         }
 
@@ -126,7 +138,7 @@ def _check_task_dataset(dataset: str | None, benchmark: str = "nb201") -> str:
 
 def make_task(protocol: str | None = None, dataset: str | None = None, *, budget: float | None = None,
               crossing: str | None = None, fidelity: int | None = None, signal: str | None = None,
-              max_steps: int | None = None, benchmark: str | None = None) -> Task:
+              max_steps: int | None = None, benchmark: str | None = None, charge: str | None = None) -> Task:
     """The preset ``protocol`` for ``dataset`` on ``benchmark``, with optional overrides.
 
     ``benchmark`` defaults to the protocol's (:data:`PROTOCOL_BENCHMARK`) and ``protocol`` to the
@@ -151,12 +163,12 @@ def make_task(protocol: str | None = None, dataset: str | None = None, *, budget
                 "does not apply; use --dataset cifar10, or --protocol nats to search on each dataset"
             )
         task = Task("nb201", "cifar10", bench, bt.search_dataset, bt.search_split, bt.search_fidelity, "mean",
-                    Budget("time", 12_000.0, "drop"),
+                    Budget("time", 12_000.0, "drop", charge="every"),
                     tuple(ReportTarget(t.report_dataset, t.report_split, t.report_fidelity)
                           for t in TASKS[bench].values()), _DEFAULTS)
     else:
         if protocol in ("nats", "sss"):
-            b, fid = Budget("time", _NATS_BUDGET[ds], "keep"), bt.search_fidelity
+            b, fid = Budget("time", _NATS_BUDGET[ds], "keep", charge="every"), bt.search_fidelity
         elif protocol in ("queries", "sss-queries"):
             b, fid = Budget("queries", 150.0, "drop"), bt.report_fidelity
         elif protocol == "nb301-time":
@@ -167,9 +179,9 @@ def make_task(protocol: str | None = None, dataset: str | None = None, *, budget
                     (ReportTarget(bt.report_dataset, bt.report_split, bt.report_fidelity),), _DEFAULTS,
                     {"k": 8} if bench == "nb301" else {})
     b = task.budget
-    if budget is not None or crossing is not None or max_steps is not None:
+    if budget is not None or crossing is not None or max_steps is not None or charge is not None:
         b = Budget(b.kind, float(budget) if budget is not None else b.limit, crossing or b.crossing,
-                   int(max_steps) if max_steps is not None else b.max_steps)
+                   int(max_steps) if max_steps is not None else b.max_steps, charge or b.charge)
     if signal is not None and signal not in SIGNAL_MODES:
         raise ConfigError(f"unknown signal mode {signal!r}; choose one of {', '.join(SIGNAL_MODES)}")
     if fidelity is not None:
