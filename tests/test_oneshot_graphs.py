@@ -58,4 +58,4 @@ def test_graphs_refuse_a_host_synchronizing_objective() -> None:
 def test_graphs_fall_back_to_eager_on_cpu(capsys: pytest.CaptureFixture) -> None:
     net = build_network(BASE, 10)
     step = build_step(BASE, net, torch.device("cpu"), graphs=True)
-    assert not step.graphed.enabled and "CUDA graphs need a CUDA device" in capsys.readouterr().out
+    assert not step.graphed.enabled and "CUDA graphs need a CUDA device" in capsys.readouterr().err

@@ -93,13 +93,12 @@ def test_train_pack_end_to_end(root: Path, tmp_path: Path, capsys: pytest.Captur
     args = _tiny(root, tmp_path / "farm", "--arch", TOP, "--arch", other, "--seeds", "0,1", "--pack", "3",
                  "--preset", "nb201-200", "--json")
     assert main(args) == 0
-    out = capsys.readouterr().out
-    summaries = json.loads(out[out.index("["):])
+    summaries = json.loads(capsys.readouterr().out)  # progress lines go to stderr: stdout is the JSON alone
     assert len(summaries) == 4 and [s["seed"] for s in summaries] == [0, 1, 0, 1]
     assert [s.get("packed_with", 1) for s in summaries] == [3, 3, 3, 1]
     folders = sorted(p.name for p in (tmp_path / "farm").iterdir())
     assert len(folders) == 4 and all((tmp_path / "farm" / f / "final.json").is_file() for f in folders)
     stamp = (tmp_path / "farm" / folders[0] / "final.json").stat().st_mtime_ns
     assert main(args) == 0
-    assert "4 of 4 networks already trained" in capsys.readouterr().out
+    assert "4 of 4 networks already trained" in capsys.readouterr().err
     assert (tmp_path / "farm" / folders[0] / "final.json").stat().st_mtime_ns == stamp

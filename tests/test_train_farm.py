@@ -59,8 +59,8 @@ def test_farm_trains_packed_resumes_and_tabulates(run_dir: Path, images: Path, d
             "--workers", "0", "--device", "cpu", "--image-root", str(images), "--data-dir", str(data_dir),
             "--out", str(tmp_path / "farm"), "--no-progress"]
     assert main(args) == 0
-    out = capsys.readouterr().out
-    assert "3 distinct cells x 2 seeds = 6 jobs" in out and "(0 already done)" in out
+    err = capsys.readouterr().err
+    assert "3 distinct cells x 2 seeds = 6 jobs" in err and "(0 already done)" in err
     table = pd.read_csv(tmp_path / "farm" / farm.TABLE)
     assert len(table) == 6 and sorted(table["seed"].tolist()) == [0, 0, 0, 1, 1, 1]
     assert table["test_acc"].between(0, 100).all() and (table["epochs"] == 1).all()
@@ -72,7 +72,7 @@ def test_farm_trains_packed_resumes_and_tabulates(run_dir: Path, images: Path, d
     # Rerun: every job is done, nothing is trained again, the table is the same.
     stamps = [(Path(o) / "final.json").stat().st_mtime_ns for o in table["out"]]
     assert main(args) == 0
-    assert "(6 already done)" in capsys.readouterr().out
+    assert "(6 already done)" in capsys.readouterr().err
     assert [(Path(o) / "final.json").stat().st_mtime_ns for o in table["out"]] == stamps
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "farm" / farm.TABLE), table)
     # The figure.

@@ -98,19 +98,16 @@ def resolve_arch(text: str, data_dir: Any = None) -> str:
     An index goes through :func:`nabench.spaces.parse_arch`, the CLI's one ARCH parser, on the benchmark's space
     (its order is the benchmark's own list, so it needs the tables); a string is parsed and validated without them.
     """
-    from nabench.errors import ConfigError
     from nabench.spaces import nb201, parse_arch
 
     arch = text.strip()
-    if arch.lstrip("-").isdigit():
-        import nabench
-
-        space = nabench.load("nb201", data_dir).space
-        return space.format(parse_arch(space, arch))
     if arch.startswith("|"):
         return nb201.to_str(nb201.parse(arch))
-    raise ConfigError(f"ARCH {arch!r} is neither an index (0..{nb201.N_ARCHS - 1}) nor a cell string "
-                      "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|")
+    nb201.parse_index(arch)  # a malformed or out-of-range index is refused before the tables load
+    import nabench
+
+    space = nabench.load("nb201", data_dir).space
+    return space.format(parse_arch(space, arch))
 
 
 def _seeds(args: argparse.Namespace) -> list[int]:
@@ -120,9 +117,9 @@ def _seeds(args: argparse.Namespace) -> list[int]:
     if args.seeds is None:
         return [validate.seed("--seed", args.seed)]
     try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    except ValueError:
-        raise ConfigError(f"--seeds takes comma-separated integers, e.g. --seeds 0,1,2; got {args.seeds!r}") from None
+        seeds = [validate.int_string("--seeds", s.strip(), signed=True) for s in args.seeds.split(",") if s.strip()]
+    except ConfigError as e:
+        raise ConfigError(f"--seeds takes comma-separated integers (digits 0-9), e.g. --seeds 0,1,2; {e}") from None
     if not seeds or len(set(seeds)) != len(seeds):
         raise ConfigError(f"--seeds needs distinct integers, e.g. --seeds 0,1,2; got {args.seeds!r}")
     return [validate.seed("--seeds", s) for s in seeds]
@@ -188,8 +185,7 @@ def _farm(args: argparse.Namespace, config: Any, seeds: list[int], pack: int) ->
     slurm = SlurmSettings(partition=args.partition, time_min=args.time_min, gpus_per_job=args.gpus_per_job,
                           cpus_per_task=args.cpus_per_task, mem_gb=args.mem_gb)
     table = run_farm(args.from_run, config, seeds, farm_dir=args.out, top=args.top, pack=pack,
-                     launcher=args.launcher, slurm=slurm, data_dir=args.data_dir,
-                     log=lambda m: print(m, flush=True))
+                     launcher=args.launcher, slurm=slurm, data_dir=args.data_dir)
     if args.json:
         print(table.to_json(orient="records", indent=2))
     else:

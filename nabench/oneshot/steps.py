@@ -32,6 +32,7 @@ from torch.func import functional_call
 from nabench.errors import ConfigError
 from nabench.oneshot.objectives import CenterObjective, NeighborhoodObjective, upcast
 from nabench.oneshot.smoothing import smooth, smoothing_noise
+from nabench.train import note
 from nabench.train.graphs import GraphedStep
 
 FINITE_DIFF_R = 0.01
@@ -59,7 +60,7 @@ class BilevelStep:
                  objective: CenterObjective | NeighborhoodObjective, order: int, grad_clip: float,
                  smoothing_eps: float | None = None, generator: torch.Generator | None = None,
                  autocast: Callable[[], ContextManager] = contextlib.nullcontext, graphs: bool = False,
-                 graph_backend: str | None = None, log: Callable[[str], None] = print) -> None:
+                 graph_backend: str | None = None, log: Callable[[str], None] = note) -> None:
         if smoothing_eps is not None and generator is None:
             raise ValueError("random smoothing needs a torch.Generator")
         self.net, self.w_opt, self.a_opt = net, w_opt, a_opt

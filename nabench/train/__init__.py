@@ -4,3 +4,10 @@
 Entry points: :func:`nabench.train.run.run` (what ``nabench train`` calls) and
 :class:`nabench.train.trainer.Trainer`.
 """
+
+import sys
+
+
+def note(message: str) -> None:
+    """Progress lines and notes of the training code: to stderr, so that stdout holds only results (--json)."""
+    print(message, file=sys.stderr, flush=True)

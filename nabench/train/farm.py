@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from nabench.errors import ConfigError, IntegrityError, NabenchError, NotAvailableError
+from nabench.train import note
 
 TABLE = "trained.csv"
 LAUNCHERS = ("local", "slurm", "submitit-local", "submitit-debug")
@@ -173,7 +174,7 @@ def train_pack(pack: Sequence[Job], config: Any, device: str | None = None) -> l
         config = replace(config, device=device)
     nets = [Network(j.cell.arch if j.cell.kind == "nb201" else None, j.cell.arch if j.cell.kind == "darts" else None,
                     j.seed, j.out) for j in pack]
-    return run_many(config, nets, pack=max(1, len(pack)), log=lambda m: print(m, file=sys.stderr))
+    return run_many(config, nets, pack=max(1, len(pack)))
 
 
 def torchrun_command(job: Job, config: Any, nproc: int) -> list[str]:
@@ -264,7 +265,7 @@ def _gpu_worker(queue: Any) -> None:
     os.environ["CUDA_VISIBLE_DEVICES"] = str(queue.get())
 
 
-def run_local(packs: Sequence[Sequence[Job]], config: Any, log: Callable[[str], None] = print) -> None:
+def run_local(packs: Sequence[Sequence[Job]], config: Any, log: Callable[[str], None] = note) -> None:
     """Train the packs here: one process for one device, one worker process per GPU when several are visible."""
     gpus = 0
     if config.device in (None, "cuda"):
@@ -332,7 +333,7 @@ COLUMNS = ("kind", "arch", "canonical", "seed", "dataset", "preset", "epochs", "
 
 
 def collect(jobs: Sequence[Job], config: Any, farm_dir: Path, data_dir: Any = None,
-            log: Callable[[str], None] = print) -> Any:
+            log: Callable[[str], None] = note) -> Any:
     """Every finished job's ``final.json`` beside the benchmark's value, as a DataFrame written to ``trained.csv``."""
     import pandas as pd
 
@@ -364,7 +365,7 @@ def collect(jobs: Sequence[Job], config: Any, farm_dir: Path, data_dir: Any = No
 
 def run_farm(run_dir: str | os.PathLike[str], config: Any, seeds: Sequence[int], farm_dir: Path | None = None,
              top: int | None = None, pack: int = 1, launcher: str = "local", slurm: SlurmSettings = SlurmSettings(),
-             data_dir: Any = None, log: Callable[[str], None] = print) -> Any:
+             data_dir: Any = None, log: Callable[[str], None] = note) -> Any:
     """The whole farm: cells, jobs, training (skipping finished jobs), the table. Returns the table."""
     from nabench import validate
 

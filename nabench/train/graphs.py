@@ -32,6 +32,7 @@ from typing import Callable, Sequence
 import torch
 
 from nabench.errors import ConfigError
+from nabench.train import note
 
 Core = Callable[..., Sequence[torch.Tensor]]
 
@@ -78,7 +79,7 @@ class GraphedStep:
 
     def __init__(self, core: Core, optimizer: torch.optim.Optimizer, enabled: bool, device: torch.device,
                  scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, warmup: int = 3,
-                 backend: str | None = None, log: Callable[[str], None] = print) -> None:
+                 backend: str | None = None, log: Callable[[str], None] = note) -> None:
         if backend not in (None, "cuda", "emulate"):
             raise ValueError(f"unknown graph backend {backend!r}")
         if enabled and backend is None:

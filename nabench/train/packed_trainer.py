@@ -34,6 +34,7 @@ from torch.utils.data import Dataset
 from nabench.atomic import write_text
 from nabench.errors import ConfigError
 from nabench.train import checkpoint as ckpt
+from nabench.train import note
 from nabench.train.distributed import DistEnv
 from nabench.train.graphs import GraphedStep
 from nabench.train.initialization import materialize
@@ -71,7 +72,7 @@ class PackedTrainer:
                  out_dirs: Sequence[Path], env: DistEnv, options: Sequence[TrainOptions],
                  run_infos: Sequence[dict[str, Any]] | None = None,
                  on_step: Callable[[int, int], None] | None = None,
-                 log: Callable[[str], None] = print) -> None:
+                 log: Callable[[str], None] = note) -> None:
         if not (len(specs) == len(out_dirs) == len(options)) or not specs:
             raise ConfigError("give one output folder and one set of options per packed network")
         check_packable(specs, recipe, env)

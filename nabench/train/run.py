@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from nabench.errors import ConfigError, NabenchError
+from nabench.train import note
 from nabench.train.distributed import DistEnv, broadcast_object, setup, teardown
 from nabench.train.networks import network_spec
 from nabench.train.recipes import get_recipe
@@ -112,7 +113,7 @@ def _options(config: RunConfig, seed: int) -> TrainOptions:
 
 
 def run_many(config: RunConfig, networks: Sequence[Network], pack: int = 1,
-             log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+             log: Callable[[str], None] = note) -> list[dict[str, Any]]:
     """Train several networks with one recipe in this process; returns their summaries in order.
 
     NAS-Bench-201 networks are packed ``pack`` at a time (:class:`~nabench.train.packed_trainer.PackedTrainer`),

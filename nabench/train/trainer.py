@@ -38,6 +38,7 @@ from torch.utils.data import Dataset
 from nabench.atomic import write_text
 from nabench.errors import ConfigError
 from nabench.train import checkpoint as ckpt
+from nabench.train import note
 from nabench.train.distributed import DistEnv, all_gather_object, all_reduce_sum, barrier
 from nabench.train.graphs import GraphedStep
 from nabench.train.initialization import materialize
@@ -80,7 +81,7 @@ def split_output(out: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
 def make_train_step(model: nn.Module, optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler | None, recipe: Recipe,
                     amp: bool, device_type: str, graphs: bool = False, graph_backend: str | None = None,
-                    log: Callable[[str], None] = print) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
+                    log: Callable[[str], None] = note) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
     """One optimizer step as a function ``step(x, y, drop_masks=None) -> (loss, logits)``.
 
     The forward runs under bf16 autocast when ``amp``; the loss adds ``auxiliary_weight`` times the
