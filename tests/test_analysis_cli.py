@@ -17,12 +17,12 @@ def _run(capsys, *argv):
 
 
 @pytest.fixture(scope="module")
-def study_dir(tmp_path_factory, data_dir):
-    """Study tables of cifar10 at both fidelities (point estimates), written by the CLI."""
+def study_dir(tmp_path_factory, tiny_data_dir):
+    """Study tables of cifar10 at both fidelities (point estimates), written by the CLI (synthetic store)."""
     out = tmp_path_factory.mktemp("study")
     for fid, figs in ((12, ["--formats", "png"]), (200, ["--no-figures"])):
         assert main(["analyze", "flatness", "--dataset", "cifar10", "--fidelity", str(fid), "--bootstrap", "0",
-                     "--out", str(out), "--data-dir", str(data_dir), *figs]) == 0
+                     "--out", str(out), "--data-dir", str(tiny_data_dir), *figs]) == 0
     assert (out / "flatness_cifar10_12_correlations.png").exists()
     assert not list(out.glob("flatness_cifar10_200_*.png"))
     return out
@@ -51,11 +51,23 @@ def test_analyze_flatness_writes_table_and_figures(capsys, tmp_path, data_dir):
         (["--dataset", "cifar10", "--fidelity", "12", "--formats", "gif"], "--formats"),
     ],
 )
-def test_analyze_rejects_bad_input_without_writing(capsys, tmp_path, data_dir, argv, message):
-    rc, out, err = _run(capsys, "analyze", "flatness", *argv, "--out", tmp_path / "o", "--data-dir", data_dir)
+def test_analyze_rejects_bad_input_without_writing(capsys, tmp_path, tiny_data_dir, argv, message):
+    rc, out, err = _run(capsys, "analyze", "flatness", *argv, "--out", tmp_path / "o", "--data-dir", tiny_data_dir)
     assert rc == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_analyze_flatness_shows_progress_on_stderr(capsys, tmp_path, tiny_data_dir):
+    rc, out, err = _run(capsys, "analyze", "flatness", "--dataset", "cifar10", "--fidelity", "200", "--bootstrap", "50",
+                        "--out", tmp_path, "--data-dir", tiny_data_dir, "--no-figures")
+    assert rc == 0, err
+    assert "flatness bootstrap" in err and "predictor" in err and "flatness bootstrap" not in out
+    t = pd.read_csv(tmp_path / "flatness_cifar10_200.csv")
+    assert t["kendall_lo"].notna().all() and (t["kendall_lo"] < t["kendall_hi"]).all()
+    rc, _, err = _run(capsys, "analyze", "flatness", "--dataset", "cifar10", "--fidelity", "200", "--bootstrap", "50",
+                      "--out", tmp_path, "--data-dir", tiny_data_dir, "--no-figures", "--quiet")
+    assert rc == 0 and "flatness bootstrap" not in err
 
 
 def test_analyze_without_a_subcommand_prints_help(capsys):
@@ -83,10 +95,10 @@ def test_plot_flatness_writes_hexbin_and_heatmap(capsys, tmp_path, data_dir):
     assert len(list(tmp_path.glob("flatness_cifar10_12_neighborhood_*.png"))) == 1
 
 
-def test_plot_flatness_bad_arch_writes_nothing(capsys, tmp_path, data_dir):
+def test_plot_flatness_bad_arch_writes_nothing(capsys, tmp_path, tiny_data_dir):
     for arch in ("99999", "resnet"):
         rc, _, err = _run(capsys, "plot", "flatness", "--dataset", "cifar10", "--fidelity", "12", "--arch", arch,
-                          "--out", tmp_path / "o", "--data-dir", data_dir)
+                          "--out", tmp_path / "o", "--data-dir", tiny_data_dir)
         assert rc == 2 and "Traceback" not in err and ("out of range" in err or "neither an index" in err)
     assert not (tmp_path / "o").exists()
 
