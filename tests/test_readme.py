@@ -4,7 +4,11 @@ Rules for README authors (what this test enforces):
 
 * A ```python block is self-contained (its own imports) and runs as written against the session's
   store (``NABENCH_DATA``: the real store when ``../shared/data`` exists, else the synthetic one),
-  so it may only use quantities both hold (CIFAR-10 / ``cifar10-valid``; see tests/fixtures).
+  so it may only use quantities both hold (CIFAR-10 / ``cifar10-valid``; see tests/fixtures). A
+  block that needs another benchmark says so on the line above its fence, e.g.
+  ``<!-- readme-test: needs nb301 -->``; it is skipped (with the reason) where
+  ``nabench.load("nb301")`` fails, and ``<!-- readme-test: needs real-data -->`` skips it on the
+  synthetic store.
 * In a ```bash block every command that starts with ``nabench`` must parse with the real CLI
   parser (no ``...`` placeholders); ``nabench query`` and ``nabench data info`` are also run.
 * Inline commands in backticks that start with ``nabench `` must parse too (a usage synopsis such as
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,11 +28,19 @@ from nabench import cli
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+NEEDS = re.compile(r"<!--\s*readme-test:\s*needs\s+([\w.-]+)\s*-->\s*$")
 
 
 def _blocks(lang: str) -> list[tuple[int, str]]:
     text = README.read_text()
     return [(text[: m.start()].count("\n") + 1, m.group(2)) for m in FENCE.finditer(text) if m.group(1) == lang]
+
+
+def _needs(line: int) -> str | None:
+    """What the block starting at ``line`` needs, from a ``<!-- readme-test: needs X -->`` line above it."""
+    above = [ln for ln in README.read_text().splitlines()[: line - 1] if ln.strip()]
+    m = NEEDS.search(above[-1]) if above else None
+    return m.group(1) if m else None
 
 
 def _commands(block: str) -> list[list[str]]:
@@ -65,6 +78,19 @@ def test_readme_has_code_blocks():
 
 @pytest.mark.parametrize("line, code", _blocks("python"), ids=lambda v: f"line{v}" if isinstance(v, int) else "")
 def test_python_block_runs(line, code, store_dir, monkeypatch):
+    import nabench
+    from nabench.errors import NabenchError
+
+    from conftest import shared_data_status
+
+    needs = _needs(line)
+    if needs == "real-data" and shared_data_status()[1] is not None:
+        pytest.skip("the block needs the real tables (../shared/data)")
+    elif needs and needs != "real-data":
+        try:
+            nabench.load(needs, data_dir=store_dir)
+        except NabenchError as e:
+            pytest.skip(f"the block needs the {needs} benchmark, not installed in the test store: {e}")
     monkeypatch.setenv("NABENCH_DATA", str(store_dir))
     exec(compile(code, f"README.md:{line}", "exec"), {"__name__": "__readme__"})
 
@@ -102,3 +128,11 @@ def test_torch_note_names_the_cpu_index_and_the_gpu_route():
     assert "pytorch.org" in text and "CUDA" in text
     assert cli.TORCH_HINT in text                     # the README names the install the CLI asks for
     assert "../shared/data" in text and "skip" in text
+
+
+def test_needs_markers_are_read(tmp_path, monkeypatch):
+    text = "intro\n<!-- readme-test: needs nb301 -->\n```python\nx = 1\n```\n\n```python\ny = 2\n```\n"
+    monkeypatch.setattr(sys.modules[__name__], "README", tmp_path / "R.md")
+    (tmp_path / "R.md").write_text(text)
+    lines = [ln for ln, _ in _blocks("python")]
+    assert [_needs(ln) for ln in lines] == ["nb301", None]
