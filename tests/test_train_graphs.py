@@ -99,3 +99,23 @@ def pytest_approx(values):
     import pytest
 
     return pytest.approx(values, abs=1e-12)
+
+
+def test_a_failed_capture_continues_eagerly_on_the_same_trajectory(monkeypatch) -> None:
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        batches = [(x.double(), y) for x, y in _batches(5)]
+        eager_model, _, eager_losses, _ = _train(False, None, batches)
+
+        def refuse(self, inputs):
+            raise RuntimeError("operation not permitted when stream is capturing")
+
+        monkeypatch.setattr(GraphedStep, "_capture", refuse)
+        model, _, losses, wrapper = _train(True, "emulate", batches)
+    finally:
+        torch.set_default_dtype(old)
+    assert wrapper.failed and wrapper.replays == 0
+    assert losses == pytest_approx(eager_losses)
+    for p, q in zip(model.state_dict().values(), eager_model.state_dict().values()):
+        assert torch.allclose(p, q, atol=1e-12, rtol=0)

@@ -10,6 +10,8 @@ same thing:
 * the next call captures ``core`` on static copies of its inputs, then replays it; later calls copy their
   inputs into the static buffers and replay. Outputs are the graph's static tensors, overwritten by the next
   replay: use (or accumulate) them before the next call, as the trainer does;
+* if the capture itself fails (an op that cannot be captured), a note is logged and every later call runs
+  eagerly (the failed capture ran nothing, so training continues on the same trajectory);
 * a call whose input shapes differ from the captured ones (the short last batch of an epoch) runs eagerly
   and keeps the captured gradient buffers (zeroed in place), so replays stay valid;
 * the learning-rate schedule steps on the host after every call. A captured kernel cannot read a Python
@@ -64,6 +66,9 @@ def sgd_step_(optimizer: torch.optim.SGD, lr: torch.Tensor) -> None:
                 bufs.append(buf)
             grads = torch._foreach_add(grads, bufs, alpha=momentum) if nesterov else bufs
         torch._foreach_sub_(params, torch._foreach_mul(grads, lr))
+    # What optimizer.step() records for the LR scheduler's order check ("scheduler.step() before
+    # optimizer.step()" would warn, wrongly: this update is the step).
+    optimizer._opt_called = True  # type: ignore[attr-defined]
 
 
 def _check_sgd(optimizer: torch.optim.Optimizer) -> None:
@@ -92,6 +97,8 @@ class GraphedStep:
             _check_sgd(optimizer)
         self.core, self.optimizer, self.scheduler = core, optimizer, scheduler
         self.enabled, self.backend, self.warmup, self.device = enabled, backend, warmup, device
+        self.log = log
+        self.failed = False
         self.calls = 0
         self.captures = 0
         self.replays = 0
@@ -122,12 +129,14 @@ class GraphedStep:
             out = self.core(*inputs)
         else:
             self._lr.fill_(self.optimizer.param_groups[0]["lr"])  # type: ignore[union-attr]
-            if self._key is None and self.calls < self.warmup:
+            if self.failed:
+                self.optimizer.zero_grad(set_to_none=True)
+                out = self.core(*inputs)
+            elif self._key is None and self.calls < self.warmup:
                 self.optimizer.zero_grad(set_to_none=True)
                 out = self._warm(inputs)
             elif self._key is None:
-                self._capture(inputs)
-                out = self._replay(inputs)
+                out = self._capture_or_fall_back(inputs)
             elif self._signature(inputs) == self._key:
                 out = self._replay(inputs)
             else:
@@ -148,6 +157,19 @@ class GraphedStep:
             out = self.core(*inputs)
         torch.cuda.current_stream(self.device).wait_stream(side)
         return out
+
+    def _capture_or_fall_back(self, inputs: Sequence[torch.Tensor]) -> Sequence[torch.Tensor]:
+        """Capture and replay; if capture fails (an op that cannot be captured), run eagerly from now on."""
+        try:
+            self._capture(inputs)
+        except RuntimeError as e:
+            # Nothing ran during the failed capture (capture records kernels, it does not execute them).
+            self.log(f"note: CUDA graph capture failed ({str(e).splitlines()[0]}); continuing with the eager step")
+            self.graph, self._key, self._static_out = None, None, ()
+            self.failed = True
+            self.optimizer.zero_grad(set_to_none=True)
+            return self.core(*inputs)
+        return self._replay(inputs)
 
     def _capture(self, inputs: Sequence[torch.Tensor]) -> None:
         self._key = self._signature(inputs)
