@@ -14,6 +14,11 @@ from nabench.errors import ConfigError
 DEFAULT_OUT = "nabench-results/figures"
 
 
+#: x axes of ``plot curves``: evaluation-table column -> axis label
+X_LABELS = {"time": "simulated time (s)", "queries": "cells charged", "candidates": "candidates proposed",
+            "cells_read": "cells read"}
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plot", help="figures of search runs and of the flatness study", description="Draw figures.")
     inner = p.add_subparsers(dest="figure", metavar="FIGURE")
@@ -27,8 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("results", metavar="RESULTS_DIR", help="a results folder written by the nabench runner")
     c.add_argument("--out", default=None, metavar="DIR", help="output folder (default: RESULTS_DIR/figures)")
     c.add_argument("--points", type=int, default=200, help="points of the common time grid (default 200)")
-    c.add_argument("--x", choices=("time", "queries"), default="time",
-                   help="x axis: simulated time (default) or distinct architectures evaluated")
+    c.add_argument("--x", choices=tuple(X_LABELS), default="time",
+                   help="x axis: simulated time (default), cells charged (queries), candidates proposed or cells "
+                        "read (the three counts of nabench.search.loop.Trajectory)")
     c.add_argument("--linear", action="store_true", help="linear grid and axis (default: log)")
     c.add_argument("--facet", choices=FACETS, default="auto",
                    help="panels per figure: setting (one per NA setting, X dashed and NA-X solid in one colour), "
@@ -100,8 +106,8 @@ def _curves(args: argparse.Namespace) -> int:
     if args.points < 2:
         raise ConfigError(f"--points must be at least 2, got {args.points}")
     runs, cols = load_runs(args.results)
-    if args.x == "queries":
-        cols = replace(cols, time="queries")
+    if args.x != "time":
+        cols = replace(cols, time=args.x)
     reports = _primary_reports(Path(args.results))
     out = Path(args.out) if args.out else Path(args.results) / "figures"
     log = not args.linear
@@ -110,7 +116,7 @@ def _curves(args: argparse.Namespace) -> int:
         slug = re.sub(r"[^A-Za-z0-9.-]+", "_", str(panel)).strip("_")
         ylabel = f"incumbent test accuracy (%): {reports.get(panel, 'primary report')}"
         cur = anytime_curves(r, n_points=args.points, log_grid=log, cols=cols)
-        xlabel = "simulated time (s)" if args.x == "time" else "distinct architectures evaluated"
+        xlabel = X_LABELS[args.x]
         fig = plots.anytime_curves_figure(cur, title=f"{panel}: mean over runs, 95% CI", ylabel=ylabel, xlabel=xlabel,
                                           log_time=log, facet=args.facet)
         written += plots.save_figure(fig, out, f"anytime_{args.x}_{slug}", formats=fmts)

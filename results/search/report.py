@@ -68,10 +68,11 @@ def task_tables(summary: pd.DataFrame, pairs: pd.DataFrame) -> list[str]:
         lines += ["", "| searcher | " + " | ".join(v for v, _ in VARIANTS[1:]) + " |", "|---" * len(VARIANTS) + "|"]
         for x in SEARCHERS:
             lines.append(f"| {x} | " + " | ".join(diff(p, f"na-{x}", st) for _, st in VARIANTS[1:]) + " |")
-        ev = s[s.setting.isin(["default", "candidate", "k4"])][["searcher", "setting", "queries", "steps"]]
-        lines += ["", "Architectures evaluated / candidates scored per run (mean): " + "; ".join(
-            f"{r.searcher}/{r.setting} {r.queries:.0f}/{r.steps:.0f}" for r in ev.itertuples()
-            if r.searcher in ("rs", "na-rs")) + "."]
+        ev = s[s.setting.isin(["default", "candidate", "k4"])][["searcher", "setting", "candidates", "cells_read",
+                                                                 "queries"]]
+        lines += ["", "Candidates proposed / cells read / cells charged per run (mean): " + "; ".join(
+            f"{r.searcher}/{r.setting} {r.candidates:.0f}/{r.cells_read:.0f}/{r.queries:.0f}" for r in ev.itertuples()
+            if r.searcher in ("rs", "rea", "na-rs", "na-rea")) + "."]
     return lines
 
 
