@@ -93,8 +93,9 @@ def test_submitit_path_gives_the_local_results(run_dir: Path, images: Path, data
 
 def test_slurm_jobs_are_built_not_submitted(images: Path, tmp_path: Path) -> None:
     """The Slurm settings and the torchrun command a multi-GPU job runs (no cluster here: nothing is submitted)."""
-    params = farm.SlurmSettings(partition="gpu", time_min=90, gpus_per_job=4).executor_parameters()
+    params = farm.SlurmSettings(partition="gpu", qos="high", time_min=90, gpus_per_job=4).executor_parameters()
     assert params["slurm_partition"] == "gpu" and params["gpus_per_node"] == 4 and params["timeout_min"] == 90
+    assert params["slurm_qos"] == "high" and "slurm_account" not in params
     with pytest.raises(ConfigError, match="--mem-gb"):
         farm.SlurmSettings(mem_gb=0)
     cell = farm.Cell("darts", "darts-v2", 0, "darts:0", 1, "rs/default", 90.0)

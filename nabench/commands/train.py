@@ -82,7 +82,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="local (default: this machine, one process per GPU), slurm (a submitit job array), "
                            "submitit-local or submitit-debug (the submitit path on this machine)")
     farm.add_argument("--partition", default=None, help="Slurm partition")
-    farm.add_argument("--time-min", type=int, default=60, help="Slurm time limit per job in minutes (default 60)")
+    farm.add_argument("--account", default=None, help="Slurm account")
+    farm.add_argument("--qos", default=None, help="Slurm quality of service")
+    farm.add_argument("--time", type=int, dest="time_min", default=60, metavar="MIN",
+                      help="Slurm time limit per job, minutes (default 60)")
     farm.add_argument("--gpus-per-job", type=int, default=1,
                       help="GPUs per Slurm job; more than 1 runs torchrun inside the job (default 1)")
     farm.add_argument("--cpus-per-task", type=int, default=8, help="CPUs per Slurm job (default 8)")
@@ -182,7 +185,8 @@ def _train(args: argparse.Namespace) -> int:
 def _farm(args: argparse.Namespace, config: Any, seeds: list[int], pack: int) -> int:
     from nabench.train.farm import SlurmSettings, run_farm
 
-    slurm = SlurmSettings(partition=args.partition, time_min=args.time_min, gpus_per_job=args.gpus_per_job,
+    slurm = SlurmSettings(partition=args.partition, account=args.account, qos=args.qos, time_min=args.time_min,
+                          gpus_per_job=args.gpus_per_job,
                           cpus_per_task=args.cpus_per_task, mem_gb=args.mem_gb)
     table = run_farm(args.from_run, config, seeds, farm_dir=args.out, top=args.top, pack=pack,
                      launcher=args.launcher, slurm=slurm, data_dir=args.data_dir)

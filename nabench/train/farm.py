@@ -201,9 +201,12 @@ def torchrun_command(job: Job, config: Any, nproc: int) -> list[str]:
 
 @dataclass(frozen=True)
 class SlurmSettings:
-    """What a Slurm job of the farm asks for (``--partition``, ``--time-min``, ...)."""
+    """What a Slurm job of the farm asks for (``--partition``, ``--account``, ``--qos``, ``--time``, ...; the flag
+    names of ``nabench run --launcher slurm``)."""
 
     partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
     time_min: int = 60
     gpus_per_job: int = 1
     cpus_per_task: int = 8
@@ -212,7 +215,7 @@ class SlurmSettings:
     def __post_init__(self) -> None:
         from nabench import validate
 
-        for flag, value in (("--time-min", self.time_min), ("--gpus-per-job", self.gpus_per_job),
+        for flag, value in (("--time", self.time_min), ("--gpus-per-job", self.gpus_per_job),
                             ("--cpus-per-task", self.cpus_per_task), ("--mem-gb", self.mem_gb)):
             validate.integer(flag, value, minimum=1)
 
@@ -221,8 +224,10 @@ class SlurmSettings:
         params: dict[str, Any] = {"timeout_min": self.time_min, "gpus_per_node": self.gpus_per_job,
                                   "cpus_per_task": self.cpus_per_task, "mem_gb": self.mem_gb, "nodes": 1,
                                   "tasks_per_node": 1, "name": "nabench-train"}
-        if self.partition:
-            params["slurm_partition"] = self.partition
+        for key, value in (("slurm_partition", self.partition), ("slurm_account", self.account),
+                           ("slurm_qos", self.qos)):
+            if value:
+                params[key] = value
         return params
 
 
