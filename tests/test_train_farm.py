@@ -98,6 +98,13 @@ def test_slurm_jobs_are_built_not_submitted(images: Path, tmp_path: Path) -> Non
     assert params["slurm_qos"] == "high" and "slurm_account" not in params
     with pytest.raises(ConfigError, match="--mem-gb"):
         farm.SlurmSettings(mem_gb=0)
+    # Every key is one submitit accepts for Slurm (a generic one, or slurm_<an sbatch option>).
+    import submitit
+
+    full = farm.SlurmSettings(partition="gpu", account="lab", qos="high").executor_parameters()
+    slurm_keys = submitit.SlurmExecutor._valid_parameters()
+    assert all(k in submitit.AutoExecutor._valid_parameters() or (k.startswith("slurm_") and k[6:] in slurm_keys)
+               for k in full)
     cell = farm.Cell("darts", "darts-v2", 0, "darts:0", 1, "rs/default", 90.0)
     config = replace(_config(images), dataset="imagenet", preset="darts-imagenet", epochs=None, channels=None,
                      layers=None)
