@@ -169,5 +169,8 @@ def test_packing_refuses_what_it_cannot_do_exactly(root: Path, tmp_path: Path) -
     with pytest.raises(ConfigError, match="nb201-200"):
         PackedTrainer([_spec(CELLS[0])] * 2, train, test, get_recipe("darts-cifar"), [tmp_path / "a", tmp_path / "b"],
                       env, opts)
+    with pytest.raises(ConfigError, match="only in seed"):
+        PackedTrainer([_spec(CELLS[0]), _spec(CELLS[1])], train, test, get_recipe("nb201-12"),
+                      [tmp_path / "a", tmp_path / "b"], env, [opts[0], TrainOptions(seed=1, workers=0, eval_every=2)])
     with pytest.raises(ConfigError, match="share one run folder"):
         PackedTrainer([_spec(CELLS[0])] * 2, train, test, get_recipe("nb201-12"), [tmp_path / "a"] * 2, env, opts)

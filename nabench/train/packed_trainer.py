@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -76,6 +77,8 @@ class PackedTrainer:
         if not (len(specs) == len(out_dirs) == len(options)) or not specs:
             raise ConfigError("give one output folder and one set of options per packed network")
         check_packable(specs, recipe, env)
+        if len({replace(o, seed=0, data_seed=None) for o in options}) != 1:
+            raise ConfigError("packed networks share one loop: their options may differ only in seed and data_seed")
         self.specs, self.recipe, self.env = list(specs), recipe, env
         self.options = list(options)
         self.out_dirs = [Path(d) for d in out_dirs]
