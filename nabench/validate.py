@@ -31,8 +31,17 @@ MAX_SEED = 2**63 - 1
 MAX_GRID_RUNS = 1_000_000
 #: Largest config file read (a grid file is a few kB; this refuses a wrong file long before memory runs out).
 MAX_CONFIG_BYTES = 4 * 2**20
+#: Most digits an integer written as text may have (a seed has at most 19; Python refuses > 4300 with a traceback).
+MAX_INT_DIGITS = 40
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_INT_STRING = re.compile(r"[+-]?[0-9]+", re.ASCII)
+
+
+def brief(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for error messages that must stay one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def integer(where: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -62,6 +71,36 @@ def number(where: str, value: Any, *, minimum: float | None = None, maximum: flo
         raise ConfigError(f"{where} must be {'>' if strict_min else '>='} {minimum:g}, got {value!r}")
     if maximum is not None and (v >= maximum if strict_max else v > maximum):
         raise ConfigError(f"{where} must be {'<' if strict_max else '<='} {maximum:g}, got {value!r}")
+    return v
+
+
+def int_string(where: str, text: Any, *, minimum: int | None = None, maximum: int | None = None,
+               signed: bool = False) -> int:
+    """The ``int`` a plain ASCII decimal integer string writes: digits ``0-9`` only, a leading ``+``/``-``
+    only with ``signed``, at most :data:`MAX_INT_DIGITS` digits, then the range check.
+
+    This is THE parser of integers typed by a user (ARCH indices, channel counts, comma lists): ``int()``
+    alone also takes Unicode digits (``int("٦١١١") == 6111``, and ``"²".isdigit()`` is true but ``int("²")``
+    fails), underscores (``"1_000"``), surrounding whitespace, and raises a traceback past 4300 digits.
+    """
+    if not isinstance(text, str):
+        raise ConfigError(f"{where} must be an integer written as text, got {brief(text)} ({type(text).__name__})")
+    digits = len(text.lstrip("+-"))
+    if digits > MAX_INT_DIGITS:
+        raise ConfigError(f"{where} {brief(text)} has {digits} characters; an integer here has at most "
+                          f"{MAX_INT_DIGITS} digits")
+    if not text.isascii():
+        raise ConfigError(f"{where} {brief(text)} holds non-ASCII characters; write integers with the digits 0-9")
+    if not _INT_STRING.fullmatch(text):
+        raise ConfigError(f"{where} must be a plain decimal integer (digits 0-9{', optionally signed' if signed else ''}; "
+                          f"no spaces, '_', '.' or exponent), got {brief(text)}")
+    if text[0] in "+-" and not signed:
+        raise ConfigError(f"{where} takes no sign, got {brief(text)}; write the digits alone")
+    v = int(text)
+    if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
+        lo = "" if minimum is None else minimum
+        hi = "" if maximum is None else maximum
+        raise ConfigError(f"{where} {v} is out of range; it must lie in {lo}..{hi}")
     return v
 
 

@@ -46,12 +46,13 @@ def _missing(p: argparse.ArgumentParser):
 
 def parse_fidelity(text: str) -> int:
     """``--fidelity`` as an int, with a clear error."""
+    from nabench import validate
     from nabench.analysis.flatness import check_fidelity
 
     try:
-        return check_fidelity(int(text))
-    except ValueError as e:
-        raise ConfigError(f"--fidelity must be 12 or 200, got {text!r}") from e
+        return check_fidelity(validate.int_string("--fidelity", text.strip()))
+    except ConfigError:
+        raise ConfigError(f"--fidelity must be 12 or 200, got {validate.brief(text)}") from None
 
 
 def parse_formats(text: str) -> tuple[str, ...]:

@@ -195,16 +195,11 @@ def _resolve_arch(bench: Any, text: str | None, signal: Any) -> int:
     """The official index ``--arch`` names (index or string), or the best cell by ``signal``."""
     import numpy as np
 
-    from nabench.spaces import nb201
+    from nabench.spaces import parse_arch
 
     if text is None:
         return int(np.argmax(signal))
-    t = text.strip()
-    if t.lstrip("-").isdigit():
-        return int(nb201.check_index(int(t)))
-    if t.startswith("|"):
-        return int(bench.index(t))
-    raise ConfigError(f"--arch {text!r} is neither an index (0..15624) nor an architecture string '|op~0|+|...|'")
+    return parse_arch(bench.space, text)
 
 
 def _flatness(args: argparse.Namespace) -> int:

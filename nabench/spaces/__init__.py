@@ -13,6 +13,10 @@ SPACE_BENCHMARK: dict[str, str] = {"201": "nb201", "nb201": "nb201", "301": "nb3
                                    "darts": "nb301", "sss": "nats-sss", "nats-sss": "nats-sss"}
 
 
+#: Longest ARCH text read (an NB301 configuration as JSON, the longest form, is about 2,000 characters).
+MAX_ARCH_CHARS = 10_000
+
+
 def benchmark_name(space: str) -> str:
     """The benchmark of a ``--space`` value (``201`` -> ``nb201``, ``301``/``darts`` -> ``nb301``, ``sss``)."""
     key = str(space).strip().lower()
@@ -29,7 +33,12 @@ def parse_arch(space: Any, text: Any) -> int:
     index or string; DARTS ``darts-v1``/``darts-v2``, a ``Genotype(...)`` literal, an NB301 config as
     JSON or a code; sss an index or ``c1:c2:c3:c4:c5``.
     """
+    from nabench import validate
+
     value = text.strip() if isinstance(text, str) else text
     if isinstance(value, str) and not value:
         raise ConfigError("ARCH is empty; give an architecture (e.g. an index, or darts-v2 on --space 301)")
+    if isinstance(value, str) and len(value) > MAX_ARCH_CHARS:
+        raise ConfigError(f"ARCH {validate.brief(value)} is longer than the {MAX_ARCH_CHARS} characters any "
+                          "architecture needs; is it the right argument?")
     return int(space.parse(value))

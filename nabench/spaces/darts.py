@@ -39,6 +39,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from nabench import validate as checks
 from nabench.errors import ConfigError
 
 PRIMITIVES: tuple[str, ...] = (
@@ -99,8 +100,8 @@ def validate(genotype: Genotype) -> Genotype:
         for k, pair in enumerate(cell):
             try:
                 op, src = pair
-                src = int(src)
-            except (TypeError, ValueError):
+                src = checks.integer(f"{name}[{k}] input", src)
+            except (TypeError, ValueError, ConfigError):
                 raise GenotypeError(f"{name}[{k}] = {pair!r} is not an (op, input) pair") from None
             if op not in PRIMITIVES or op == "none":
                 valid = ", ".join(p for p in PRIMITIVES if p != "none")
@@ -109,8 +110,12 @@ def validate(genotype: Genotype) -> Genotype:
             if not 0 <= src < node + 2:
                 raise GenotypeError(f"{name}[{k}] input {src} is invalid for node {node}: use 0..{node + 1}")
         concat = list(getattr(genotype, f"{name}_concat"))
-        if not concat or any(not 2 <= c < N_NODES + 2 for c in concat):
-            raise GenotypeError(f"{name}_concat {concat} must list nodes in 2..{N_NODES + 1}")
+        try:
+            nodes = [checks.integer(f"{name}_concat", c, minimum=2, maximum=N_NODES + 1) for c in concat]
+        except ConfigError:
+            nodes = []
+        if not nodes:
+            raise GenotypeError(f"{name}_concat {concat} must list nodes (integers) in 2..{N_NODES + 1}")
     return genotype
 
 
@@ -381,9 +386,9 @@ class DartsSpace:
                 else:
                     spec = values.pop(f"inputs_node_{name}_{k}", None)
                     try:
-                        srcs = tuple(int(x) for x in str(spec).split("_"))
+                        srcs = tuple(checks.int_string("input node", x) for x in str(spec).split("_"))
                         assert srcs in PAIRS[k]
-                    except (ValueError, AssertionError):
+                    except (ConfigError, AssertionError):
                         raise GenotypeError(f"inputs_node_{name}_{k} = {spec!r}: give two distinct predecessors "
                                             f"'i_j' with i < j < {k}") from None
                 for src in srcs:
@@ -407,8 +412,8 @@ class DartsSpace:
             return self.from_config(value)
         if isinstance(value, str):
             s = value.strip()
-            if s.isdigit():
-                return self.check(int(s))
+            if s[:1] in tuple("+-0123456789"):
+                return self.check(checks.int_string("DARTS architecture code", s, signed=True))
             if s.startswith("{"):
                 import json
 

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from nabench.errors import ConfigError
 from nabench.spaces.nb201 import ArchError
 
 CHANNELS: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)
@@ -21,16 +22,32 @@ _POW8 = len(CHANNELS) ** np.arange(N_LAYERS - 1, -1, -1)
 
 def parse(arch: str) -> tuple[int, ...]:
     """Channel counts of ``"c1:c2:c3:c4:c5"``."""
+    from nabench import validate
+
     parts = str(arch).strip().split(":")
     if len(parts) != N_LAYERS:
-        raise ArchError(f"{arch!r} must list {N_LAYERS} channel counts separated by ':', e.g. '8:16:32:48:64'")
+        raise ArchError(f"{validate.brief(arch)} must list {N_LAYERS} channel counts separated by ':', "
+                        "e.g. '8:16:32:48:64'")
     try:
-        values = tuple(int(p) for p in parts)
-    except ValueError:
-        raise ArchError(f"{arch!r} holds a channel count that is not an integer") from None
+        values = tuple(validate.int_string("channel count", p) for p in parts)
+    except ConfigError as e:
+        raise ArchError(f"{validate.brief(arch)} holds a channel count that is not a plain integer: {e}") from None
     bad = [v for v in values if v not in CHANNELS]
     if bad:
         raise ArchError(f"channel count {bad[0]} in {arch!r} is not one of {CHANNELS}")
+    return values
+
+
+def _check_channels(channels: Sequence[Any]) -> tuple[int, ...]:
+    """Channel counts given as a sequence of integers (strings, floats and bools are refused)."""
+    from nabench import validate
+
+    try:
+        values = tuple(validate.integer("channel count", v) for v in channels)
+    except ConfigError as e:
+        raise ArchError(str(e)) from None
+    if len(values) != N_LAYERS or any(v not in CHANNELS for v in values):
+        raise ArchError(f"{validate.brief(channels)} must list {N_LAYERS} channel counts, each one of {CHANNELS}")
     return values
 
 
@@ -50,7 +67,7 @@ class ChannelOrder:
         self.channels.setflags(write=False)
 
     def index(self, arch: str | Sequence[int]) -> int:
-        values = parse(arch) if isinstance(arch, str) else tuple(int(v) for v in arch)
+        values = parse(arch) if isinstance(arch, str) else _check_channels(arch)
         return int(np.dot([CHANNELS.index(v) for v in values], _POW8))
 
     def str(self, index: int) -> str:
@@ -67,6 +84,8 @@ class ChannelOrder:
 
 def check_index(index: Any) -> Any:
     """Validate size-space indices."""
+    if isinstance(index, int) and not isinstance(index, bool) and not 0 <= index < N_ARCHS:
+        raise ArchError(f"architecture index {index} is out of range; NATS-Bench size-space indices are 0..{N_ARCHS - 1}")
     a = np.asarray(index)
     if a.dtype.kind not in "iu":
         raise ArchError(f"architecture indices must be integers, got {a.dtype} values")
@@ -141,7 +160,15 @@ class SizeSpace:
 
         if isinstance(value, str):
             s = value.strip()
-            return int(check_index(int(s))) if s.isdigit() else self.order.index(s)
+            if ":" in s:
+                return self.order.index(s)
+            try:
+                return int(check_index(validate.int_string("architecture index", s, signed=True)))
+            except ArchError:
+                raise
+            except ConfigError:
+                raise ArchError(f"architecture {validate.brief(value)} is neither an index (0..{N_ARCHS - 1}, "
+                                "digits 0-9) nor channel counts 'c1:c2:c3:c4:c5'") from None
         if isinstance(value, (tuple, list)):
             return self.order.index(tuple(value))
         return int(check_index(validate.integer("architecture index", value)))

@@ -47,7 +47,7 @@ NASLIB_OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv
 NASLIB_EDGE_ORDER: tuple[int, ...] = (0, 1, 3, 2, 4, 5)
 
 _POW5 = N_OPS ** np.arange(N_EDGES - 1, -1, -1)
-_NODE_RE = re.compile(r"^([a-z0-9_]+)~(\d+)$")
+_NODE_RE = re.compile(r"^([a-z0-9_]+)~([0-9]+)$", re.ASCII)
 
 
 class ArchError(ConfigError):
@@ -72,10 +72,14 @@ def _check_ops(ops: Sequence[int]) -> Ops:
 
 def parse(arch: str) -> Ops:
     """Parse the official string into an op-index tuple, with an error that says what is wrong."""
+    from nabench import validate
+
     if not isinstance(arch, str):
         raise ArchError(f"expected an architecture string, got {type(arch).__name__}")
     s = arch.strip()
     example = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    if len(s) > 2 * len(example):
+        raise ArchError(f"architecture string {validate.brief(arch)} is too long for a cell; the form is {example}")
     nodes = s.split("+")
     if len(nodes) != N_NODES - 1:
         raise ArchError(
@@ -96,7 +100,7 @@ def parse(arch: str) -> Ops:
             m = _NODE_RE.match(item)
             if not m:
                 raise ArchError(f"edge {item!r} of {arch!r} is not of the form 'op~source'")
-            name, src = m.group(1), int(m.group(2))
+            name, src = m.group(1), validate.int_string(f"source node of an edge into node {target}", m.group(2))
             if name not in OPS:
                 raise ArchError(f"unknown op {name!r} in {arch!r}; valid ops are {', '.join(OPS)}")
             if src != source:
@@ -363,8 +367,23 @@ def _is_str_seq(x: object) -> bool:
     return isinstance(x, (list, tuple)) and len(x) > 0 and isinstance(x[0], str)
 
 
+def parse_index(text: str) -> int:
+    """An official index written as text (plain ASCII digits, see :func:`nabench.validate.int_string`); needs
+    no tables, so a command can refuse a malformed ARCH before it loads anything."""
+    from nabench import validate
+
+    try:
+        index = validate.int_string("architecture index", text.strip(), signed=True)
+    except ConfigError:
+        raise ArchError(f"architecture {validate.brief(text)} is neither an index (0..{N_ARCHS - 1}, digits 0-9) "
+                        "nor an official string |op~0|+|op~0|op~1|+|op~0|op~1|op~2|") from None
+    return int(check_index(index))
+
+
 def check_index(index: object) -> np.ndarray | int:
     """Validate official indices (scalar or array) and return them as int / int64 array."""
+    if isinstance(index, int) and not isinstance(index, bool) and not 0 <= index < N_ARCHS:
+        raise ArchError(f"architecture index {index} is out of range; NAS-Bench-201 indices are 0..{N_ARCHS - 1}")
     a = np.asarray(index)
     if a.dtype.kind not in "iu":
         if a.dtype.kind == "f" and np.all(np.mod(a, 1) == 0):
@@ -463,12 +482,7 @@ class NB201Space:
 
         if isinstance(value, str):
             s = value.strip()
-            if s.lstrip("-").isdigit():
-                return int(check_index(int(s)))
-            if s.startswith("|"):
-                return self.order.index(s)
-            raise ArchError(f"architecture {value!r} is neither an index (0..{N_ARCHS - 1}) nor an official string "
-                            "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|")
+            return self.order.index(s) if s.startswith("|") else parse_index(s)
         if isinstance(value, (tuple, list)):
             return self.order.index(tuple(value))
         return int(check_index(validate.integer("architecture index", value)))

@@ -68,10 +68,11 @@ def check_fidelity(fidelity: object, valid: tuple[int, ...] = FIDELITIES) -> int
     f: int | None = None
     if type(fidelity) is int:  # fast path (bools are not of type int)
         f = fidelity
-    elif isinstance(fidelity, str):  # the CLI's "12" or the official "hp=12": ASCII digits only
-        digits = fidelity.removeprefix("hp=")
-        if digits.isascii() and digits.isdigit() and len(digits) <= 6:
-            f = int(digits)
+    elif isinstance(fidelity, str):  # the CLI's "12" or the official "hp=12": plain ASCII digits only
+        try:
+            f = validate.int_string("fidelity", fidelity.removeprefix("hp="))
+        except ConfigError:
+            f = None
     else:
         try:
             f = validate.integer("fidelity", fidelity)  # an int or numpy integer; not 12.0, not True

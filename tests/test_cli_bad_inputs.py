@@ -1,0 +1,156 @@
+"""A corpus of bad inputs across the CLI's subcommands and the ARCH parsers of the API.
+
+Every case must end in exit code 2 (or a :class:`~nabench.errors.ConfigError` from the API) with exactly
+one line naming the problem, no traceback, and nothing written. The integer-text cases pin the one home of
+"a plain ASCII decimal integer" (:func:`nabench.validate.int_string`): ``int()`` alone reads ``"٦١١١"`` as
+6111, ``"1_000"`` as 1000 and ``" 5"`` as 5, and raises a traceback for ``"²"`` (which ``isdigit`` accepts)
+and for more than 4300 digits.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from nabench import cli, validate
+from nabench.errors import ConfigError
+from nabench.spaces import darts, nats_sss, nb201, parse_arch
+
+CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+HUGE = "9" * 5000
+
+#: integer texts int() would read (or crash on) that a user cannot have meant as plain digits
+ODD_INTEGERS: list[str] = ["٦١١١", "²", "０", "1_000", "1 000", "1e3", "0x10", "5.0", "++5", "-", HUGE]
+
+
+def _one_line_error(capsys: pytest.CaptureFixture, command: str) -> str:
+    captured = capsys.readouterr()
+    err = captured.err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith(f"nabench {command}: error:"), err
+    return err
+
+
+# ---------------------------------------------------------------------------------- validate.int_string
+@pytest.mark.parametrize("text", ODD_INTEGERS + [" 5", "5\n", "+5", "-5", "", "５"])
+def test_int_string_refuses_anything_but_plain_digits(text: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        validate.int_string("--n", text)
+    assert str(e.value).startswith("--n") and "\n" not in str(e.value) and len(str(e.value)) < 300
+
+
+@pytest.mark.parametrize("text, signed, value", [("0", False, 0), ("007", False, 7), ("6111", False, 6111),
+                                                 ("-3", True, -3), ("+3", True, 3), ("9" * 40, False, 10**40 - 1)])
+def test_int_string_reads_plain_digits(text: str, signed: bool, value: int) -> None:
+    assert validate.int_string("--n", text, signed=signed) == value
+
+
+def test_int_string_range_and_type() -> None:
+    with pytest.raises(ConfigError, match="out of range; it must lie in 0..9"):
+        validate.int_string("--n", "10", minimum=0, maximum=9)
+    with pytest.raises(ConfigError, match="written as text"):
+        validate.int_string("--n", 5)
+
+
+# ---------------------------------------------------------------------------------- ARCH through the API
+@pytest.mark.parametrize("text", ODD_INTEGERS + ["-1", "15625", "9" * 30,
+                                                 CELL.replace("~1|n", "~١|n"), CELL.replace("~2|", "~²|"),
+                                                 CELL.replace("~0|+", "~" + "0" * 50 + "|+", 1), CELL * 3])
+def test_nb201_arch_parser_refuses(tiny_bench, text: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_arch(tiny_bench.space, text)
+    assert "\n" not in str(e.value) and len(str(e.value)) < 400
+
+
+def test_nb201_arch_parser_reads_plain_forms(tiny_bench) -> None:
+    assert parse_arch(tiny_bench.space, " 6111 ") == 6111
+    assert parse_arch(tiny_bench.space, CELL) == tiny_bench.index(CELL)
+    assert nb201.parse_index("15624") == 15624
+
+
+@pytest.mark.parametrize("text", ODD_INTEGERS + ["-1", "32768", "8:16:٢٤:32:40", "8:16:24:32:40²", "8:16: 24:32:40",
+                                                 "8:16:+24:32:40", "8:16:2_4:32:40"])
+def test_size_space_parser_refuses(text: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_arch(nats_sss.SizeSpace(), text)
+    assert "\n" not in str(e.value) and len(str(e.value)) < 400
+
+
+def test_size_space_parser_reads_plain_forms() -> None:
+    space = nats_sss.SizeSpace()
+    assert parse_arch(space, "1") == 1 == parse_arch(space, "8:8:8:8:16")
+    with pytest.raises(ConfigError, match="channel count"):
+        space.order.index(("8", "8", "8", "8", "16"))
+    with pytest.raises(ConfigError, match="channel counts"):
+        space.order.index((7, 8, 8, 8, 8))
+
+
+@pytest.mark.parametrize("text", ["²", "1_000", "-1", "1" * 45, "9" * 30,
+                                  '{"inputs_node_normal_3": "٠_١"}',
+                                  darts.to_str(darts.DARTS_V2).replace("('sep_conv_3x3', 1)", "('sep_conv_3x3', '1')", 1),
+                                  darts.to_str(darts.DARTS_V2).replace("('sep_conv_3x3', 1)", "('sep_conv_3x3', True)", 1),
+                                  darts.to_str(darts.DARTS_V2).replace("normal_concat=[2,", "normal_concat=[2.5,", 1)
+                                  .replace("normal_concat=[2, ", "normal_concat=[2.5, ", 1)])
+def test_darts_arch_parser_refuses(text: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_arch(darts.DartsSpace(), text)
+    assert "\n" not in str(e.value)
+
+
+def test_darts_arch_parser_reads_a_code() -> None:
+    space = darts.DartsSpace()
+    code = space.parse("darts-v2")
+    assert parse_arch(space, str(code)) == code
+
+
+# ---------------------------------------------------------------------------------- ARCH through the CLI
+@pytest.mark.parametrize("text", ODD_INTEGERS + ["-1", "15625", CELL.replace("~1|n", "~١|n")])
+def test_query_refuses_odd_arch_text(tiny_data_dir: Path, capsys: pytest.CaptureFixture, text: str) -> None:
+    argv = ["query", text, "--dataset", "cifar10", "--split", "ori-test", "--fidelity", "200",
+            "--data-dir", str(tiny_data_dir)]
+    assert cli.main(argv) == 2
+    err = _one_line_error(capsys, "query")
+    assert re.search("neither an index|out of range|not of the form", err), err
+
+
+@pytest.mark.parametrize("text", ["²", "٦١١١", "1_000", "-1", HUGE, "six"])
+def test_train_refuses_odd_arch_text_before_anything_loads(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                           text: str) -> None:
+    out = tmp_path / "run"
+    argv = ["train", "--arch", text, "--dataset", "cifar10", "--preset", "nb201-200", "--out", str(out),
+            "--data-dir", str(tmp_path / "no-data")]
+    assert cli.main(argv) == 2
+    err = _one_line_error(capsys, "train")
+    assert re.search("neither an index|out of range", err), err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("seeds", ["1,²", "1,٣", "1,1_0", "1, 2 3"])
+def test_train_refuses_odd_seed_lists(tmp_path: Path, capsys: pytest.CaptureFixture, seeds: str) -> None:
+    argv = ["train", "--arch", "5", "--seeds", seeds, "--dataset", "cifar10", "--preset", "nb201-200",
+            "--out", str(tmp_path / "run"), "--data-dir", str(tmp_path / "no-data")]
+    assert cli.main(argv) == 2
+    assert "comma-separated integers" in _one_line_error(capsys, "train")
+
+
+@pytest.mark.parametrize("text", ["²", "٦١١١", "-1", "1_000"])
+def test_plot_arch_goes_through_the_one_parser(tiny_bench, text: str) -> None:
+    from nabench.commands.plot import _resolve_arch
+
+    with pytest.raises(ConfigError, match="neither an index|out of range"):
+        _resolve_arch(tiny_bench, text, None)
+    assert _resolve_arch(tiny_bench, "6111", None) == 6111
+
+
+@pytest.mark.parametrize("text", ["١٢", "1_2", "+12", " 12x"])
+def test_fidelity_text_is_plain_digits(text: str) -> None:
+    from nabench.commands.analyze import parse_fidelity
+    from nabench.tables.schema import check_fidelity
+
+    with pytest.raises(ConfigError, match="fidelity"):
+        parse_fidelity(text)
+    with pytest.raises(ConfigError, match="fidelity"):
+        check_fidelity(text)
+    assert check_fidelity("hp=12") == 12 == parse_fidelity("12")
