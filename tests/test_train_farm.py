@@ -167,3 +167,14 @@ def test_darts_space_runs_use_the_nb301_surrogate(tmp_path: Path, images: Path, 
         expected = nabench.load("nb301", data_dir).accuracy(np.array(codes), dataset="cifar10", split="valid",
                                                             fidelity=98)
         assert np.allclose(values, expected) and label == "nb301 surrogate cifar10/valid@98"
+
+
+def test_submitit_local_executor_trains_in_a_subprocess(run_dir: Path, images: Path, data_dir: Path,
+                                                        tmp_path: Path) -> None:
+    """submitit's local executor: the job is pickled, run by another process, and its final.json collected."""
+    config = _config(images)
+    table = farm.run_farm(run_dir, config, seeds=[4], top=1, farm_dir=tmp_path / "farm", launcher="submitit-local",
+                          data_dir=data_dir, log=lambda m: None)
+    assert len(table) == 1 and 0 <= table["test_acc"].iloc[0] <= 100
+    logs = list((tmp_path / "farm" / "submitit").glob("*_log.out"))
+    assert logs, "submitit wrote no job log: the job did not run through the executor"
