@@ -239,3 +239,86 @@ def test_damaged_pth_is_a_one_line_error(tmp_path, capsys, content):
     pth.write_bytes(content)
     code, _, err = _cli(capsys, "data", "import", str(pth), "--data-dir", str(tmp_path / "data"))
     assert code == 2 and err.count("\n") == 1 and "weights_only" not in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ checkpoints in train / oneshot --out folders
+TOP = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+
+
+@pytest.fixture(scope="module")
+def cifar_root(tmp_path_factory):
+    import numpy as np
+
+    from nabench.vision.synthetic import write_cifar
+
+    root = tmp_path_factory.mktemp("images")
+    write_cifar(root, "cifar10", n_train=32, n_test=16, rng=np.random.default_rng(0))
+    return root
+
+
+def _train_argv(cifar_root: Path, out: Path) -> list[str]:
+    return ["train", "--arch", TOP, "--preset", "nb201-200", "--dataset", "cifar10", "--data-root", str(cifar_root),
+            "--out", str(out), "--epochs", "1", "--batch-size", "16", "--workers", "0", "--no-progress",
+            "--channels", "4", "--cells", "1"]
+
+
+def _oneshot_argv(cifar_root: Path, data_dir: Path, out: Path) -> list[str]:
+    return ["oneshot", "--space", "201", "--dataset", "cifar10", "--epochs", "1", "--data-root", str(cifar_root),
+            "--data-dir", str(data_dir), "--out", str(out), "--channels", "4", "--cells", "1", "--batch-size", "16",
+            "--workers", "0", "--steps-per-epoch", "1", "--device", "cpu"]
+
+
+def _foreign_checkpoints(marker: Path) -> dict[str, object]:
+    """What a foreign checkpoint.pt can hold: code payloads, plain data of the wrong shape, or no torch file."""
+    return {**{f"payload {k}": v for k, v in _payloads(marker).items()},
+            "nested payload": {"format": 1, "model": _payloads(marker)["builtins.exec"]},
+            "a tensor": torch.zeros(3), "a list": [1, 2, 3], "another dict": {"config": 5},
+            "not a torch file": b"not a torch file", "empty": b""}
+
+
+FOREIGN = list(_foreign_checkpoints(Path("x")))
+
+
+def _write_foreign(path: Path, what: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(what, bytes):
+        path.write_bytes(what)
+    else:
+        torch.save(what, path)
+
+
+@pytest.mark.parametrize("kind", FOREIGN)
+def test_foreign_training_checkpoint_runs_nothing(tmp_path, cifar_root, capsys, kind):
+    marker, out = tmp_path / "marker", tmp_path / "run"
+    _write_foreign(out / "checkpoint.pt", _foreign_checkpoints(marker)[kind])
+    before = (out / "checkpoint.pt").read_bytes()
+    code, _, err = _cli(capsys, *_train_argv(cifar_root, out))
+    assert not marker.exists(), "the payload ran"
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err and "weights_only" not in err, err
+    assert "checkpoint.pt" in err and "delete it or use another --out" in err, err
+    assert (out / "checkpoint.pt").read_bytes() == before, "the foreign file must be left as it was"
+
+
+@pytest.mark.parametrize("kind", FOREIGN)
+def test_foreign_search_checkpoint_runs_nothing(tmp_path, cifar_root, data_dir, capsys, kind):
+    marker, out = tmp_path / "marker", tmp_path / "run"
+    _write_foreign(out / "checkpoint.pt", _foreign_checkpoints(marker)[kind])
+    before = (out / "checkpoint.pt").read_bytes()
+    code, _, err = _cli(capsys, *_oneshot_argv(cifar_root, data_dir, out))
+    assert not marker.exists(), "the payload ran"
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err and "weights_only" not in err, err
+    assert "checkpoint.pt" in err and "another --out" in err, err
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+
+def test_torchfile_refusal_names_the_global(tmp_path):
+    from nabench import torchfile
+
+    marker = tmp_path / "marker"
+    torch.save(_payloads(marker)["os.system"], tmp_path / "x.pt")
+    with pytest.raises(torchfile.Refused) as e:
+        torchfile.load(tmp_path / "x.pt", what="a test file", fix="delete it")
+    assert e.value.name in ("posix.system", "os.system") and str(e.value).endswith("; delete it")
+    assert not marker.exists()
+    torch.save({"w": torch.ones(2)}, tmp_path / "ok.pt")
+    assert torchfile.load(tmp_path / "ok.pt", what="a test file", fix="delete it")["w"].sum() == 2

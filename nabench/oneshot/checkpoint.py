@@ -20,6 +20,8 @@ from nabench.oneshot.objectives import NeighborhoodObjective
 from nabench.oneshot.steps import BilevelStep
 
 FILE = "checkpoint.pt"
+#: What :func:`save` writes; a file lacking any of them is not a search checkpoint.
+_KEYS = frozenset({"epoch", "config", "rows", "net", "w_opt", "a_opt", "scheduler", "neighbors_rng", "smoothing_gen"})
 
 
 def save(path: Path, epoch: int, config: dict[str, Any], step: BilevelStep,
@@ -48,11 +50,12 @@ def load(path: Path, config: dict[str, Any], step: BilevelStep,
     Raises :class:`ConfigError` when the checkpoint belongs to a different configuration and
     :class:`IntegrityError` when it cannot be read.
     """
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # a truncated or foreign file: say which and how to proceed
-        raise IntegrityError(f"cannot read the search checkpoint {path} ({e}); delete it to restart the "
-                             "search, or pass --overwrite") from None
+    from nabench import torchfile
+
+    fix = "delete it, use another --out or pass --overwrite"
+    state = torchfile.load(path, what="a nabench search checkpoint", fix=fix)
+    if not isinstance(state, dict) or not _KEYS <= set(state) or not isinstance(state["config"], dict):
+        raise IntegrityError(f"{path} is not a nabench search checkpoint (other keys); {fix}")
     if state["config"] != config:
         diff = sorted(k for k in set(config) | set(state["config"]) if config.get(k) != state["config"].get(k))
         raise ConfigError(f"{path.parent} holds a search with different settings ({', '.join(diff)}); rerun with "

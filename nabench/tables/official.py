@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import bz2
 import os
-import pickle
 import re
 import warnings
 from pathlib import Path
@@ -77,24 +76,19 @@ def load_record(path: Path) -> Any:
 
 
 def load_torch(path: Path, what: str) -> Any:
-    """``torch.load(weights_only=True)`` with the numpy globals of official files allowed for this call.
+    """:func:`nabench.torchfile.load` with the numpy globals of official files allowed for this call.
 
     The error names the file and the problem only: torch's own advice (re-run with ``weights_only=False``,
     which would run code from the file) is never passed on.
     """
-    torch = _require("torch", "torch")
+    from nabench import torchfile
+
+    _require("torch", "torch")
     allowed = [(fn, name) for name, fn in unpickle.numpy_globals().items()]
     try:
-        with torch.serialization.safe_globals(allowed):
-            return torch.load(str(path), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        m = re.search(r"GLOBAL ([A-Za-z_][\w.]*)|Can only build .* but got <class '([\w.]+)'>", str(e))
-        if m:
-            raise _refusal(path, m.group(1) or m.group(2)) from None
-        raise IntegrityError(f"cannot read {path} as {what} (not a torch file, or corrupt or truncated)") from None
-    except Exception as e:  # noqa: BLE001 - any failure to load plain data means a bad file
-        raise IntegrityError(f"cannot read {path} as {what} ({type(e).__name__}: corrupt, truncated or not "
-                             "such a file)") from None
+        return torchfile.load(path, what=what, fix=_REFETCH, allowed=allowed)
+    except torchfile.Refused as e:
+        raise _refusal(path, e.name) from None
 
 
 class _Builder:

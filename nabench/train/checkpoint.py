@@ -29,10 +29,10 @@ def save_atomic(obj: Any, path: Path) -> None:
 
 def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_atomic`; a damaged file raises :class:`IntegrityError`."""
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # torch raises several types for truncated or foreign files
-        raise IntegrityError(f"cannot read checkpoint {path}: {e}; delete it to start the run over") from None
+    from nabench import torchfile
+
+    state = torchfile.load(path, what="a nabench training checkpoint", map_location=map_location,
+                           fix="delete it or use another --out")
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise IntegrityError(f"{path} is not a nabench checkpoint (format {FORMAT}); delete it or use another --out")
     return state
