@@ -165,6 +165,6 @@ def test_one_initialiser_for_networks_and_supernets() -> None:
         init_parameters(Bank(), torch.Generator().manual_seed(0))
     init_parameters(net, torch.Generator().manual_seed(0), strict=False)
     bound = 1.0 / (4 * 9) ** 0.5  # kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-    w = net.bank[0]
+    w = net.bank[0].detach()
     assert float(w.abs().max()) <= bound and float(w.std()) > bound / 4
     assert torch.equal(net.bn.weight, torch.ones(8)) and torch.equal(net.bn.bias, torch.zeros(8))
