@@ -11,9 +11,16 @@ own wall time per run and per evaluation beside the simulated training time it s
 issue 9) also runs the same grid with the code of REV, checked out with ``git worktree`` into a
 temporary folder (with its own store, built from the upstream mirror by that code), alternating
 baseline and current runs ``--repeat`` times in this one invocation; it prints the best wall time of
-each and their ratio (target: current within 1.2x of the baseline). ``--baseline none`` skips it.
-Measured on the 2-core shared development machine (python benchmarks/search_grid.py, 500 runs, 2
-workers, repeat 2): see the numbers in ``benchmarks/README-search-grid.txt``. The
+each and their ratio (target: current within 1.2x of the baseline). ``--baseline none`` skips it;
+``--current REV`` times revision REV instead of this checkout (to isolate one change from later ones).
+Measured 2026-12-01 on the shared 2-core development machine (load average 6-9 from other jobs, so
+absolute times are about 3x those of an idle machine; ratios come from alternating runs):
+
+* the protocol change alone (``--compare-only --current 73b1b32``, the last issue-9 search commit):
+  grid wall 60.4 s before, 59.7 s after: **0.99x**; the runs' own search time 80.1 s vs 84.0 s: 1.05x.
+  NB201 trajectories of all ten searchers are bit-identical before and after (same archs, scores, costs).
+* the checkout with later work as well (official charging ``every`` of issue 10, the runner's run keys
+  and timings of issue 12): grid wall 56.8 s vs 67.7 s: 1.19x; search time 1.24x. The
 official baseline runs NAS-Bench-201's RS loop (``simulate_train_eval(arch, 'cifar10', hp='12')``,
 12,000 s, crossing evaluation dropped) on the NATS-Bench sample folder, which holds archs 0, 11 and
 284 only; the random candidates are mapped onto those three (the per-query cost of the official API
@@ -75,30 +82,43 @@ def timed_grid(src: Path, data: str, runs: int, workers: int) -> dict[str, float
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def compare_with_baseline(rev: str, data: str | None, mirror: Path, runs: int, workers: int, repeat: int) -> None:
-    """Alternate the grid on the baseline revision and on this checkout; print the best of each."""
+def _checkout(rev: str, tmp: Path, name: str, mirror: Path) -> tuple[Path, Path]:
+    """A worktree of ``rev`` and a store built from the mirror by that revision's own code."""
+    src, data = tmp / name, tmp / f"{name}-data"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(src), rev], check=True,
+                   capture_output=True)
+    build = (f"from nabench.tables import build_from_upstream; build_from_upstream({str(data)!r}, "
+             f"{str(mirror)!r}, progress=False, log=lambda _: None)")
+    subprocess.run([sys.executable, "-c", build], cwd=src, env=dict(os.environ, PYTHONPATH=str(src)), check=True,
+                   capture_output=True)
+    return src, data
+
+
+def compare_with_baseline(rev: str, data: str | None, mirror: Path, runs: int, workers: int, repeat: int,
+                          current: str | None = None) -> None:
+    """Alternate the grid on the baseline revision and on this checkout (or revision ``current``)."""
     from nabench.tables import paths
 
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base"
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(base), rev], check=True,
-                       capture_output=True)
+        made: list[Path] = []
         try:
-            base_data = Path(tmp) / "data"
-            build = (f"from nabench.tables import build_from_upstream; build_from_upstream({str(base_data)!r}, "
-                     f"{str(mirror)!r}, progress=False, log=lambda _: None)")
-            subprocess.run([sys.executable, "-c", build], cwd=base, env=dict(os.environ, PYTHONPATH=str(base)),
-                           check=True, capture_output=True)
-            here = str(paths.data_dir(data))
+            base, base_data = _checkout(rev, Path(tmp), "base", mirror)
+            made.append(base)
+            here, here_data = REPO, paths.data_dir(data)
+            if current is not None:
+                here, here_data = _checkout(current, Path(tmp), "current", mirror)
+                made.append(here)
             times: dict[str, list[dict[str, float]]] = {"baseline": [], "current": []}
             for _ in range(repeat):
                 times["baseline"].append(timed_grid(base, str(base_data), runs, workers))
-                times["current"].append(timed_grid(REPO, here, runs, workers))
+                times["current"].append(timed_grid(here, str(here_data), runs, workers))
         finally:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], capture_output=True)
+            for m in made:
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(m)], capture_output=True)
     b = {k: min(t[k] for t in times["baseline"]) for k in ("wall", "optimizer")}
     c = {k: min(t[k] for t in times["current"]) for k in ("wall", "optimizer")}
-    print(f"before/after the space protocols ({rev} vs this checkout), {runs} runs x 10 searchers, {workers} workers, "
+    print(f"before/after the space protocols ({rev} vs {current or 'this checkout'}), {runs} runs x 10 searchers, "
+          f"{workers} workers, "
           f"best of {repeat} alternating runs:")
     print(f"  grid wall   {b['wall']:7.1f} s before  {c['wall']:7.1f} s after  ratio {c['wall'] / b['wall']:.2f}x")
     print(f"  optimizer   {b['optimizer']:7.1f} s before  {c['optimizer']:7.1f} s after  ratio "
@@ -149,7 +169,13 @@ def main() -> None:
     ap.add_argument("--baseline", default=BASELINE, help="git revision to compare with, or 'none'")
     ap.add_argument("--mirror", default=str(MIRROR), help="upstream files for the baseline's store")
     ap.add_argument("--repeat", type=int, default=2, help="alternating baseline/current grid runs")
+    ap.add_argument("--current", default=None, help="git revision to time instead of this checkout")
+    ap.add_argument("--compare-only", action="store_true", help="only the before/after comparison")
     args = ap.parse_args()
+    if args.compare_only:
+        compare_with_baseline(args.baseline, args.data_dir, Path(args.mirror), args.runs, args.workers, args.repeat,
+                              args.current)
+        return
     bench = nabench.load("nb201", args.data_dir)
     grid = replace(load_grid(GRID), runs=args.runs)
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,7 +205,8 @@ def main() -> None:
     print(f"  official nats_bench  {t_off:8.3f} s  {q_off:6d} queries  {1e6 * t_off / q_off:8.1f} us/query")
     print(f"  nabench is {t_off / q_off / (t_ours / q_ours):.0f}x faster per query")
     if args.baseline != "none":
-        compare_with_baseline(args.baseline, args.data_dir, Path(args.mirror), args.runs, args.workers, args.repeat)
+        compare_with_baseline(args.baseline, args.data_dir, Path(args.mirror), args.runs, args.workers, args.repeat,
+                              args.current)
 
 
 if __name__ == "__main__":
