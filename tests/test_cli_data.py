@@ -18,6 +18,18 @@ def run(capsys, *argv):
     return code, out.out, out.err
 
 
+_ERROR_LINE = "nabench data verify: error:"
+
+
+def test_verify_exits_2_like_every_error(tmp_path, capsys):
+    """Nothing installed is a failing store too: exit 2 (the exit status of every nabench error), as --help says."""
+    code, out, err = run(capsys, "data", "verify", "--data-dir", str(tmp_path / "empty"))
+    assert code == 2 and out.startswith("PROBLEM:") and err.startswith(_ERROR_LINE) and err.count("\n") == 1
+    with pytest.raises(SystemExit):
+        main(["data", "verify", "--help"])
+    assert "Exit status: 0 when everything is intact; 2 when" in " ".join(capsys.readouterr().out.split())
+
+
 @pytest.fixture()
 def fresh(tmp_path, mirror, capsys):
     code, out, _ = run(capsys, "data", "fetch", "--mirror", str(mirror), "--data-dir", str(tmp_path), "--quiet")
@@ -44,8 +56,9 @@ def test_fetch_info_verify_query(fresh, capsys):
 def test_verify_reports_damage(fresh, capsys):
     target = fresh / "nb201" / "arrays.bin"
     target.write_bytes(target.read_bytes()[:-100])
-    code, out, _ = run(capsys, "data", "verify", "--data-dir", str(fresh))
-    assert code == 1 and "PROBLEM" in out and "checksum" in out
+    code, out, err = run(capsys, "data", "verify", "--data-dir", str(fresh))
+    assert code == 2 and "PROBLEM" in out and "checksum" in out
+    assert _ERROR_LINE in err and err.count("\n") == 1 and "data fetch --force" in err
     code, _, err = run(capsys, "query", "1", "--dataset", "cifar10", "--split", "ori-test", "--fidelity", "12",
                        "--data-dir", str(fresh))
     assert code == 2 and "failed its checksum" in err and "Traceback" not in err

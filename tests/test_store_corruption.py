@@ -3,7 +3,7 @@
 Table-driven: each case damages one file of a private copy of a store (``arrays.bin``, ``meta.json``, the
 index inside it, ``curves.npz`` of an imported store, or the store folder itself). For each, loading raises
 :class:`IntegrityError` naming ``nabench data fetch --force``; ``query``, ``data info`` and ``run`` exit 2
-with one line; ``data verify`` reports it (exit 1); and ``data fetch`` (no ``--force``) repairs it.
+with one line; ``data verify`` reports it (exit 2, as every error); and ``data fetch`` (no ``--force``) repairs it.
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ def test_every_damage_is_refused_by_every_command(built, capsys, case):
     code, out, err = _cli(capsys, "data", "info", "--json", "--data-dir", built)
     assert code == 2 and out == ""
     code, out, _ = _cli(capsys, "data", "verify", "--data-dir", built)
-    assert code == 1 and out.startswith("PROBLEM: corrupt store")
+    assert code == 2 and out.startswith("PROBLEM: corrupt store")
     _assert_one_corrupt_line(out)
     assert store.verify(target), "data fetch rebuilds exactly when verify reports a problem"
 
@@ -297,7 +297,7 @@ def test_curve_damage_is_refused_on_use_and_by_verify(tmp_path, imported_source,
         with pytest.raises(IntegrityError, match=r"corrupt store .*curves.npz.*nabench data fetch --force"):
             bench.curve(11, dataset="cifar10", split="ori-test", fidelity=200)
     code, out, _ = _cli(capsys, "data", "verify", "--data-dir", root)
-    assert code == 1 and out.startswith("PROBLEM: corrupt store")
+    assert code == 2 and out.startswith("PROBLEM: corrupt store")
 
 
 def test_store_folder_replaced_by_a_file(tmp_path, mirror, capsys):
