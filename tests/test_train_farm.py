@@ -82,6 +82,7 @@ def test_farm_trains_packed_resumes_and_tabulates(run_dir: Path, images: Path, d
 
 def test_submitit_path_gives_the_local_results(run_dir: Path, images: Path, data_dir: Path, tmp_path: Path) -> None:
     """The submitit path (its debug executor, in this process) trains the same networks to the same numbers."""
+    pytest.importorskip("submitit", reason='needs submitit: pip install "nabench[slurm]"')
     config = _config(images)
     kw = dict(seeds=[3], top=2, pack=2, data_dir=data_dir, log=lambda m: None)
     local = farm.run_farm(run_dir, config, farm_dir=tmp_path / "local", launcher="local", **kw)
@@ -99,7 +100,7 @@ def test_slurm_jobs_are_built_not_submitted(images: Path, tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="--mem-gb"):
         farm.SlurmSettings(mem_gb=0)
     # Every key is one submitit accepts for Slurm (a generic one, or slurm_<an sbatch option>).
-    import submitit
+    submitit = pytest.importorskip("submitit", reason='needs submitit: pip install "nabench[slurm]"')
 
     full = farm.SlurmSettings(partition="gpu", account="lab", qos="high").executor_parameters()
     slurm_keys = submitit.SlurmExecutor._valid_parameters()
@@ -172,6 +173,7 @@ def test_darts_space_runs_use_the_nb301_surrogate(tmp_path: Path, images: Path, 
 def test_submitit_local_executor_trains_in_a_subprocess(run_dir: Path, images: Path, data_dir: Path,
                                                         tmp_path: Path) -> None:
     """submitit's local executor: the job is pickled, run by another process, and its final.json collected."""
+    pytest.importorskip("submitit", reason='needs submitit: pip install "nabench[slurm]"')
     config = _config(images)
     table = farm.run_farm(run_dir, config, seeds=[4], top=1, farm_dir=tmp_path / "farm", launcher="submitit-local",
                           data_dir=data_dir, log=lambda m: None)
