@@ -244,7 +244,7 @@ def submit(packs: Sequence[Sequence[Job]], config: Any, launcher: str, folder: P
     try:
         import submitit
     except ImportError:
-        raise ConfigError("--launcher slurm needs submitit: pip install submitit") from None
+        raise ConfigError(f"--launcher {launcher} needs submitit: pip install \"nabench[slurm]\"") from None
     cluster = {"slurm": "slurm", "submitit-local": "local", "submitit-debug": "debug"}[launcher]
     executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
     params = slurm.executor_parameters()
