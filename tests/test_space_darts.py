@@ -228,3 +228,18 @@ def test_na_darts_on_the_darts_space_records_surrogate_predictions(nb301, tmp_pa
         assert int(r["arch_index"]) == code
         acc, runtime = nb301.predict([code], fidelity=98)
         assert float(r["valid_98"]) == pytest.approx(acc[0]) and float(r["runtime_98"]) == pytest.approx(runtime[0])
+
+
+def test_fetch_on_an_intact_store_adds_the_surrogate(data_dir, mirror, tmp_path, capsys):
+    """A store made before the surrogate was in the manifest: `data fetch` installs just the missing files."""
+    import nabench
+    from nabench.cli import main
+    from nabench.surrogates import nb301 as mod
+
+    root = tmp_path / "data"
+    shutil.copytree(data_dir, root)
+    shutil.rmtree(mod.folder(root))
+    assert main(["data", "fetch", "--mirror", str(mirror), "--data-dir", str(root), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "intact" in out
+    assert nabench.load("nb301", root).predict(["darts-v2"], fidelity=98)[0][0] == pytest.approx(92.91, abs=0.01)

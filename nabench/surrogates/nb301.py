@@ -208,6 +208,25 @@ def folder(data_dir: Any = None) -> Path:
     return paths.downloads_dir(paths.data_dir(data_dir)) / Path(FILES[0]).parent
 
 
+def install(data_dir: Any = None, mirror: Any = None, *, progress: bool = True,
+            log: Any = print) -> list[Path]:
+    """Fetch the surrogate files that are missing or damaged (as ``nabench data fetch`` fetches every
+    manifest file: verified by sha256 before they take their names); an intact store is not rebuilt."""
+    from nabench.tables import fetch, manifest, paths
+
+    root = paths.data_dir(data_dir)
+    got = []
+    for name in FILES:
+        path = fetch.fetch_one(manifest.source(name), paths.downloads_dir(root), paths.mirror_dir(mirror),
+                               progress=progress)
+        if path is None:
+            log(f"  optional {name}: not available, skipped ({manifest.source(name).holds[:60]}...)")
+        else:
+            got.append(path)
+            log(f"  {name}: ok (sha256 verified)")
+    return got
+
+
 def load(data_dir: Any = None) -> NB301Benchmark:
     """Open the installed surrogate (verifying both files' sha256)."""
     return NB301Benchmark(folder(data_dir))
