@@ -43,7 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--json", action="store_true", help="print the store description as JSON")
     n.set_defaults(func=_info)
 
-    v = dsub.add_parser("verify", help="check the installed store and downloads against their checksums")
+    v = dsub.add_parser("verify", help="check the installed store and downloads against their checksums",
+                        description="Check the installed stores and the kept downloads against their checksums. "
+                                    "Exit status: 0 when everything is intact; 2 when a store is missing or corrupt or "
+                                    "a download fails its checksum (the exit status of every nabench error), each "
+                                    "problem on a 'PROBLEM:' line of stdout, with the repair named.")
     add_data_dir(v)
     v.set_defaults(func=_verify)
 
@@ -151,6 +155,8 @@ def _verify(args: argparse.Namespace) -> int:
     if problems:
         for p in problems:
             print(f"PROBLEM: {p}")
-        return 1
+        print(f"nabench data verify: error: {len(problems)} problem(s) found (listed on stdout); run "
+              "`nabench data fetch --force` to repair", file=sys.stderr)
+        return 2
     print(f"ok: the store at {paths.store_dir(root)} is intact")
     return 0
