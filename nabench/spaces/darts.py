@@ -171,6 +171,8 @@ N_CELL_EDGES = 14
 #: NB301's hyperparameter prefix (``:`` written as ``_COLON_`` in the surrogate files)
 CONFIG_PREFIX = "NetworkSelectorDatasetInfo:darts:"
 _N_OPS = len(OPS)
+#: radius-1 op changes: 16 active edges x 6 other ops
+_N_OP_MOVES = 16 * (_N_OPS - 1)
 #: per cell: digit positions of (pair, op on lower input, op on higher input) for nodes 2..5 (node 2: no pair)
 _CELL_CARDS = (_N_OPS, _N_OPS) + sum(((len(PAIRS[k]), _N_OPS, _N_OPS) for k in (3, 4, 5)), ())
 _CELL_DIGITS = len(_CELL_CARDS)
@@ -232,9 +234,14 @@ class DartsSpace:
         return rng.integers(self._cards, size=(n, len(self._cards))) @ self._pow
 
     def mutate(self, arch: int, rng: np.random.Generator) -> int:
-        """One of the 120 radius-1 neighbors, uniformly."""
-        nb = self.neighbors(arch)
-        return int(nb[int(rng.integers(len(nb)))])
+        """One of the 120 radius-1 neighbors, uniformly: ``neighbors(arch)[j]`` for a uniform ``j``, made alone."""
+        j = int(rng.integers(_N_OP_MOVES + len(self._moves)))
+        d = self.encode(int(arch))
+        if j < _N_OP_MOVES:
+            dim = int(self._op_dims[j // (_N_OPS - 1)])
+            d[dim] = (d[dim] + j % (_N_OPS - 1) + 1) % _N_OPS
+            return int(d @ self._pow)
+        return int(self._move(d[None, :], self._moves[j - _N_OP_MOVES])[0])
 
     def _move_tables(self) -> list[tuple[int, int, int, np.ndarray, np.ndarray]]:
         """Per (cell, node k >= 3, moved slot, target index): new pair index and where the moved op lands."""
@@ -256,25 +263,29 @@ class DartsSpace:
                         out.append((cell, k, slot, new_pair, moved_pos))
         return out
 
+    def _move(self, digits: np.ndarray, move: tuple[int, int, int, np.ndarray, np.ndarray]) -> np.ndarray:
+        """Codes of ``(n, 22)`` digits after one input move (cell, node k, moved slot; its tables)."""
+        cell, k, slot, new_pair, moved_pos = move
+        pd, o0, o1 = (cell * _CELL_DIGITS + x for x in _node_digits(k))  # type: ignore[operator]
+        pair = digits[:, pd]
+        ops = digits[:, [o0, o1]]
+        moved_op, kept_op = ops[:, slot], ops[:, 1 - slot]
+        pos = moved_pos[pair]
+        new0 = np.where(pos == 0, moved_op, kept_op)
+        new1 = np.where(pos == 0, kept_op, moved_op)
+        return (digits @ self._pow + (new_pair[pair] - pair) * self._pow[pd] + (new0 - ops[:, 0]) * self._pow[o0]
+                + (new1 - ops[:, 1]) * self._pow[o1])
+
     def _neighbors1(self, digits: np.ndarray) -> np.ndarray:
-        """``(n, 120)`` radius-1 neighbor codes of ``(n, 22)`` digits."""
+        """``(n, 120)`` radius-1 neighbor codes of ``(n, 22)`` digits: 96 op changes (active edge-major, the
+        6 other ops ascending by offset), then the 24 input moves in :meth:`_move_tables` order."""
         code = digits @ self._pow
-        cols = []
-        for d in self._op_dims:
-            old = digits[:, d]
-            for sh in range(1, _N_OPS):
-                cols.append(code + (((old + sh) % _N_OPS) - old) * self._pow[d])
-        for cell, k, slot, new_pair, moved_pos in self._moves:
-            pd, o0, o1 = (cell * _CELL_DIGITS + x for x in _node_digits(k))  # type: ignore[operator]
-            pair = digits[:, pd]
-            ops = digits[:, [o0, o1]]
-            moved_op, kept_op = ops[:, slot], ops[:, 1 - slot]
-            pos = moved_pos[pair]
-            new0 = np.where(pos == 0, moved_op, kept_op)
-            new1 = np.where(pos == 0, kept_op, moved_op)
-            cols.append(code + (new_pair[pair] - pair) * self._pow[pd] + (new0 - ops[:, 0]) * self._pow[o0]
-                        + (new1 - ops[:, 1]) * self._pow[o1])
-        return np.stack(cols, axis=1)
+        old = digits[:, self._op_dims]
+        shifts = np.arange(1, _N_OPS)
+        delta = (((old[:, :, None] + shifts) % _N_OPS) - old[:, :, None]) * self._pow[self._op_dims][None, :, None]
+        ops = (code[:, None, None] + delta).reshape(len(digits), -1)
+        moves = [self._move(digits, m) for m in self._moves]
+        return np.concatenate([ops, np.stack(moves, axis=1)], axis=1)
 
     def neighbors(self, arch: Any, radius: int = 1, exact: bool = False) -> np.ndarray:
         """Codes within ``radius`` edits (120 at radius 1), int64; ``(n, m)`` for an array at radius 1."""
