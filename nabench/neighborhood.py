@@ -94,7 +94,8 @@ class NeighborhoodSpec:
 
     @property
     def size(self) -> int:
-        """Number of cells per neighborhood before deduplication and sampling (self included if asked)."""
+        """Number of NB201 cells per neighborhood before deduplication and sampling (self included if asked);
+        in other spaces count ``members_of``."""
         from nabench.spaces.nb201 import n_neighbors
 
         shells = [self.radius] if self.exact else range(1, self.radius + 1)

@@ -24,7 +24,8 @@ Decisions (and why):
 
 A :class:`Benchmark` answers batched queries of archs of its ``space``. Its :class:`Task` objects
 (:data:`TASKS`, the one table of which dataset/split is searched and which is reported) are bound
-once and say which way the metric goes. Implementations: the NAS-Bench-201 store
+once and say which way the metric goes. Every task shipped maximizes accuracy, and the searchers and
+the loop maximize the score; a task that minimizes would hand searchers the negated signal. Implementations: the NAS-Bench-201 store
 (:class:`nabench.tables.benchmark.NB201Benchmark`), the NATS size-space store
 (:class:`~nabench.tables.benchmark.SizeBenchmark`), the NAS-Bench-301 surrogate
 (:class:`nabench.surrogates.nb301.NB301Benchmark`) and the synthetic table
