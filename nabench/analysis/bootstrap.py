@@ -40,6 +40,7 @@ Decisions:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -151,16 +152,19 @@ class _Sorted:
 
 
 def _cumulative(ws: np.ndarray) -> np.ndarray:
-    """Cumulative weights (float64) with a leading zero row: ``out[p]`` = weight of the first ``p`` sorted items."""
-    out = np.empty((ws.shape[0] + 1, ws.shape[1]))
+    """Cumulative weights with a leading zero row: ``out[p]`` = weight of the first ``p`` sorted items.
+
+    float32 like the weights: every partial sum is an integer <= n < 2**24, so it is exact.
+    """
+    out = np.empty((ws.shape[0] + 1, ws.shape[1]), dtype=np.float32)
     out[0] = 0.0
-    np.cumsum(ws, axis=0, dtype=np.float64, out=out[1:])
+    np.cumsum(ws, axis=0, out=out[1:])
     return out
 
 
 def _tied_pairs(cum: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """``sum over runs of W(W-1)/2`` per resample, from cumulative weights and run boundaries."""
-    g = np.diff(cum[bounds], axis=0)
+    g = np.diff(cum[bounds], axis=0).astype(np.float64)
     return (g * (g - 1.0)).sum(axis=0) / 2.0
 
 
@@ -173,6 +177,14 @@ def _ranks(ws: np.ndarray, cum: np.ndarray, s: _Sorted) -> np.ndarray:
     return (c[:-1] + (g + 1.0) / 2.0)[s.group_of]
 
 
+@lru_cache(maxsize=16)
+def _strictly_lower(n: int) -> np.ndarray:
+    """``(n, n)`` float32, ``[i, j] = 1`` for ``j < i``: its product with a matrix sums the rows above each row."""
+    out = np.tril(np.ones((n, n), dtype=np.float32), k=-1)
+    out.setflags(write=False)
+    return out
+
+
 @dataclass
 class Batch:
     """A batch of resamples and the target's side of their statistics (shared by every predictor)."""
@@ -180,7 +192,7 @@ class Batch:
     wz: np.ndarray          # (n + 1, B) float32 weights (small integers, exact) and a zero row for padding
     tot: np.ndarray         # n(n-1)/2 per resample
     ytie: np.ndarray        # pairs tied in the target
-    dy: np.ndarray          # (n, B) target rank minus the mean rank, in target order
+    dy: np.ndarray          # (n, B) float32 target rank minus the mean rank (exact), in target order
     syy: np.ndarray         # sum of w * dy^2
 
 
@@ -208,10 +220,10 @@ class TargetPlan:
         wz[:-1] = counts
         wy = wz[self.sorted.order]
         cum = _cumulative(wy)
-        size = cum[-1]
+        size = cum[-1].astype(np.float64)
         dy = _ranks(wy, cum, self.sorted) - (size + 1.0) / 2.0     # (n + 1) / 2 is the mean rank
         return Batch(wz=wz, tot=size * (size - 1.0) / 2.0, ytie=_tied_pairs(cum, self.sorted.bounds),
-                     dy=dy, syy=(wy * dy * dy).sum(axis=0))
+                     dy=dy.astype(np.float32), syy=(wy * dy * dy).sum(axis=0))  # halves below 2**23: exact
 
 
 @dataclass(frozen=True)
@@ -291,11 +303,13 @@ class PairPlan:
             if len(dt):
                 wb = wz[idx]                                        # (blocks, m, B)
                 total += (np.matmul(dt, wb) * wb).sum(axis=(0, 1), dtype=np.float64)
-        h = np.zeros((self.n_chunks, self.n_buckets, wz.shape[1]))
+        c, k, bsz = self.n_chunks, self.n_buckets, wz.shape[1]
+        h = np.zeros((c, k, bsz), dtype=np.float32)                 # weight per (chunk, bucket) cell
         h[self.cell_chunk, self.cell_bucket] = np.add.reduceat(wz[self.cell_order], self.cell_starts, axis=0)
-        earlier = np.cumsum(h, axis=0) - h                          # weight in earlier chunks, per bucket
-        above = earlier[:, ::-1].cumsum(axis=1)[:, ::-1] - earlier  # ... in strictly higher buckets
-        return total + np.einsum("ckb,ckb->b", h, above)
+        # weight in earlier chunks and strictly higher buckets, as two 0/1 matmuls (exact: sums <= n < 2**24)
+        earlier = (_strictly_lower(c) @ h.reshape(c, k * bsz)).reshape(c, k, bsz)
+        above = np.matmul(_strictly_lower(k).T, earlier)
+        return total + np.einsum("ckb,ckb->b", h, above, dtype=np.float64)
 
     def statistics(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
         """Kendall's tau-b and Spearman's rho on every resample of ``batch``, as scipy computes them."""
@@ -308,7 +322,7 @@ class PairPlan:
         with np.errstate(divide="ignore", invalid="ignore"):
             tau = (tot - xtie - ytie + ntie - 2.0 * dis) / np.sqrt(tot - xtie) / np.sqrt(tot - ytie)
         tau = np.clip(np.where((tot - xtie > 0) & (tot - ytie > 0), tau, np.nan), -1.0, 1.0)
-        dx = _ranks(wx, cum, self.x) - (cum[-1] + 1.0) / 2.0
+        dx = _ranks(wx, cum, self.x) - (cum[-1].astype(np.float64) + 1.0) / 2.0   # float64 from here
         wdx = wx * dx
         sxy = (wdx * batch.dy[self.y_pos]).sum(axis=0)
         sxx = (wdx * dx).sum(axis=0)
