@@ -64,7 +64,7 @@ def test_tests_needing_the_real_tables_skip_without_them(tmp_path):
     env = dict(os.environ, NABENCH_SHARED_DATA=str(tmp_path))
     res = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", "-rs",
-         "tests/test_tables_query.py::test_costs",
+         "tests/test_fixtures.py::test_the_real_store_fixture_is_the_fetched_store",
          "tests/test_cli.py::test_user_errors_print_one_line"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     out = res.stdout + res.stderr
@@ -87,3 +87,8 @@ def test_tiny_store_is_small_synthetic_and_rebuilt_by_its_script(tiny_bench):
         np.testing.assert_array_equal(tiny_bench._a[name], value, err_msg=name)
     acc = tiny_bench.accuracy(np.arange(15625), dataset="cifar10-valid", split="x-valid", fidelity=200)
     assert 10 < acc.min() and acc.max() < 95 and np.unique(np.round(acc, 6)).size < acc.size  # has ties
+
+
+def test_the_real_store_fixture_is_the_fetched_store(bench):
+    """``bench`` is the store built from ../shared/data's upstream mirror (skips without the folder)."""
+    assert bench.meta["made_by"] == "fetch" and bench.n_present == 15625
