@@ -51,7 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", action="append", metavar="D",
                    help=f"task dataset(s): {', '.join(TASK_DATASETS)} (repeat or comma-separate; default cifar10)")
     p.add_argument("--searcher", action="append", metavar="S",
-                   help=f"searcher(s): {', '.join(registry.NAMES)} (repeat or comma-separate; default rs,na-rs)")
+                   help=f"searcher(s): {', '.join(registry.NAMES)}; with nabench[optuna] also "
+                        f"{', '.join(n for n in registry.OPTIONAL if n not in registry.SEARCHERS)} and their na- "
+                        "variants (repeat or comma-separate; default rs,na-rs)")
     p.add_argument("--runs", type=int, help=f"runs (seeds) per searcher and dataset (default {DEFAULT_RUNS})")
     p.add_argument("--seed", type=int, help="base seed: run r uses seed+r (default 0)")
     p.add_argument("--workers", type=int, help="worker processes (default: 1 for < 200 runs, else the CPUs this "

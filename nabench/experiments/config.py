@@ -163,7 +163,8 @@ def _checked(where: str, table: Mapping[str, Any], checks: Mapping[str, Callable
 
 def _params(where: str, value: Any, base: str) -> dict[str, Any]:
     """The ``params`` table of a setting: one table of hyperparameters per base searcher."""
-    all_params = validate.table(where, value, tuple(registry.SEARCHERS))
+    all_params = validate.table(where, value, tuple(registry.SEARCHERS) + tuple(
+        n for n in registry.OPTIONAL if n not in registry.SEARCHERS))
     for name, given in all_params.items():
         validate.table(f"{where}.{name}", given)
     given = dict(all_params.get(base) or {})

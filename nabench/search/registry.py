@@ -12,6 +12,11 @@ Plugins. :func:`register` adds a user's :class:`~nabench.search.base.Searcher` s
 in TOML grids, in spawned workers and in ``nabench run --help``. Classes registered at run time (not
 through an entry point) reach spawned workers through :func:`plugins`, which the runner hands to each
 worker (see ``examples/plugin_searcher``).
+
+Optional searchers. Names in :data:`OPTIONAL` (the Optuna samplers, extra ``nabench[optuna]``) are
+valid everywhere a searcher name is; their module is imported and registered the first time such a
+name is parsed or built, so neither Optuna nor torch is imported before (and :data:`NAMES` lists them
+from then on).
 """
 
 from __future__ import annotations
@@ -42,6 +47,18 @@ NAMES: tuple[str, ...] = tuple(SEARCHERS) + tuple(NA_PREFIX + n for n in SEARCHE
 ENTRY_POINT_GROUP = "nabench.searchers"
 _BUILTIN: frozenset[str] = frozenset(SEARCHERS)
 _NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,49}")
+#: Base names of searchers that need an optional extra -> the module holding them (its ``SEARCHERS`` dict).
+OPTIONAL: dict[str, str] = {n: "nabench.search.optuna_searcher"
+                            for n in ("optuna-tpe", "optuna-gp", "optuna-random", "optuna")}
+
+
+def _ensure(base: str) -> None:
+    """Register the optional searcher ``base`` (importing its module) if it is one and not registered yet."""
+    if base in OPTIONAL and base not in SEARCHERS:
+        import importlib
+
+        for cls in importlib.import_module(OPTIONAL[base]).SEARCHERS.values():
+            register(cls, replace=True)
 
 
 def register(cls: type[Searcher], *, replace: bool = False) -> type[Searcher]:
@@ -87,8 +104,9 @@ def load_entry_points() -> list[str]:
 def parse_name(name: str) -> tuple[str, bool]:
     """``(base searcher, is NA variant)`` of a searcher name such as ``na-rea``."""
     key = str(name).strip().lower().replace("_", "-")
+    _ensure(base_of(key))
     if key not in NAMES:
-        close = difflib.get_close_matches(key, NAMES, n=1, cutoff=0.5)
+        close = difflib.get_close_matches(key, NAMES + tuple(OPTIONAL), n=1, cutoff=0.5)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"unknown searcher {name!r}{hint}; valid searchers are {', '.join(NAMES)}")
     return base_of(key), is_na(key)
@@ -111,12 +129,14 @@ def base_of(name: str) -> str:
 
 def defaults(base: str) -> dict[str, Any]:
     """The hyperparameters of a base searcher and their defaults."""
+    _ensure(base)
     sig = inspect.signature(SEARCHERS[base].__init__)
     return {k: p.default for k, p in sig.parameters.items() if k not in ("self", "space", "rng")}
 
 
 def check_params(base: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """Validate hyperparameter names (values are validated by the searcher)."""
+    _ensure(base)
     valid = defaults(base)
     unknown = sorted(set(params) - set(valid))
     if unknown:
@@ -127,5 +147,6 @@ def check_params(base: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 def make(base: str, space: SearchSpace, rng: np.random.Generator, params: Mapping[str, Any] | None = None) -> Searcher:
     """Build a base searcher with validated hyperparameters."""
+    _ensure(base)
     return SEARCHERS[base](space, rng, **check_params(base, params or {}))
 
