@@ -42,6 +42,7 @@ from nabench import neighborhood
 from nabench.analysis.stats import correlation_table, top_fraction, top_k_mean
 from nabench.errors import ConfigError
 from nabench.spaces import nb201
+from nabench.spaces.base import TASK_ALIASES, TASKS
 
 if TYPE_CHECKING:
     from nabench.tables.benchmark import NB201Benchmark
@@ -58,14 +59,13 @@ class StudySpec:
     test_split: str
 
 
-#: The three studies, keyed by the dataset name users pass.
+#: The three studies, keyed by the dataset name users pass: the NB201 tasks of the one task table.
 STUDIES: dict[str, StudySpec] = {
-    "cifar10": StudySpec("cifar10", "cifar10-valid", "x-valid", "cifar10", "ori-test"),
-    "cifar100": StudySpec("cifar100", "cifar100", "x-valid", "cifar100", "x-test"),
-    "ImageNet16-120": StudySpec("ImageNet16-120", "ImageNet16-120", "x-valid", "ImageNet16-120", "x-test"),
+    name: StudySpec(name, t.search_dataset, t.search_split, t.report_dataset, t.report_split)
+    for name, t in TASKS["nb201"].items()
 }
-_ALIASES = {"cifar10-valid": "cifar10"}
-FIDELITIES: tuple[int, ...] = (12, 200)
+_ALIASES = TASK_ALIASES
+FIDELITIES: tuple[int, ...] = TASKS["nb201"]["cifar10"].fidelities
 
 
 def study_spec(dataset: str) -> StudySpec:
