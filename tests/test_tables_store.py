@@ -57,6 +57,103 @@ def test_http_download_retries_then_explains(tmp_path, monkeypatch):
     assert not any(tmp_path.iterdir()), "no partial file may remain"
 
 
+class _Trickle:
+    """A server on 127.0.0.1 that sends one byte every ``gap`` seconds: of an endless header line
+    (``part="headers"``) or, after complete headers announcing ``length`` bytes, of its body; never slow enough
+    to trip a per-read timeout."""
+
+    def __init__(self, part: str, gap: float = 0.05, length: int | None = 10**6) -> None:
+        import socket
+
+        self.part, self.gap, self.length = part, gap, length
+        self.stop = threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._send, args=(conn,), daemon=True).start()
+
+    def _send(self, conn) -> None:
+        head = b"HTTP/1.1 200 OK\r\n" + (f"Content-Length: {self.length}\r\n".encode() if self.length else b"")
+        head += b"\r\n"
+        with conn:
+            try:
+                conn.recv(4096)
+                if self.part == "body":
+                    conn.sendall(head)
+                for byte in (b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 10**6 if self.part == "headers" else b"x" * 10**6):
+                    if self.stop.wait(self.gap):  # not time.sleep: tests may stub it out
+                        return
+                    conn.sendall(bytes([byte]))
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("part, length", [("body", 10**6), ("body", None), ("headers", None)])
+def test_trickling_server_is_given_up_at_the_deadline(tmp_path, monkeypatch, part, length):
+    """One byte every 50 ms never trips the per-read timeout; the per-attempt deadline ends each attempt."""
+    import time
+
+    server = _Trickle(part, length=length)
+    lines: list[str] = []
+    src = manifest.source("nats_bench.csv")
+    try:
+        start = time.monotonic()
+        with pytest.raises(DataNotFoundError, match=r"after 2 attempts \(the server was too slow: the attempt passed "
+                                                    r"its deadline of 1 s with \d+ bytes received\).*--mirror DIR"):
+            fetch.fetch_one(src, tmp_path, server.url, retries=2, timeout=5, deadline=1.0, progress=False,
+                            log=lines.append)
+        elapsed = time.monotonic() - start
+    finally:
+        server.close()
+    assert elapsed < 5, f"two attempts of 1 s (and a 1 s pause) took {elapsed:.1f} s"
+    assert server.connections == 2
+    assert "at most 5 s for each answer and 1 s per attempt, 2 attempts" in lines[0], lines
+    assert not any(tmp_path.iterdir()), "no partial file may remain"
+
+
+def test_default_deadline_follows_the_announced_size():
+    assert fetch.attempt_deadline(3_000_000) == fetch.DEADLINE_BASE + 3_000_000 / fetch.MIN_RATE
+    assert fetch.attempt_deadline(None) == fetch.DEADLINE_MAX == fetch.attempt_deadline(10**30)
+    assert fetch.attempt_deadline(-5) == fetch.DEADLINE_BASE
+
+
+def test_fetch_cli_deadline(tmp_path, monkeypatch, capsys):
+    from nabench.cli import main
+
+    monkeypatch.setattr(fetch.time, "sleep", lambda s: None)
+    server = _Trickle("body")
+    try:
+        code = main(["data", "fetch", "--mirror", server.url, "--deadline", "0.5", "--quiet",
+                     "--data-dir", str(tmp_path / "data")])
+    finally:
+        server.close()
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err and "deadline of 0.5 s" in err.splitlines()[-1]
+    assert "and 0.5 s per attempt" in out + err
+    for bad in ("0", "-1", "nan", "inf"):
+        assert main(["data", "fetch", "--deadline", bad, "--data-dir", str(tmp_path / "data")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--deadline" in err
+    assert not (tmp_path / "data" / "nb201").exists()
+
+
 def test_tampered_mirror_file_is_rejected_and_not_kept(tmp_path, mirror):
     bad = tmp_path / "mirror"
     shutil.copytree(mirror, bad, ignore=shutil.ignore_patterns("nats_official_sample"))

@@ -27,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--no-optional", action="store_true", help="skip optional sources (ori-test columns)")
     f.add_argument("--force", action="store_true", help="rebuild even if an intact store exists")
     f.add_argument("--quiet", action="store_true", help="no progress bars")
+    f.add_argument("--deadline", type=float, default=None, metavar="S",
+                   help="seconds one download attempt may take in all (default: 60 s plus 1 s per 50 kB of the "
+                        "size the server announces, at most 1800 s); each answer of the server must also come "
+                        "within 20 s")
     f.set_defaults(func=_fetch)
 
     i = dsub.add_parser("import", help="build the store from official files or add a latency table",
@@ -53,8 +57,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    from nabench import validate
     from nabench.tables import build_from_upstream, store
 
+    deadline = None if args.deadline is None else validate.positive("--deadline", args.deadline)
     root = paths.data_dir(args.data_dir)
     target = paths.store_dir(root)
     if not args.force and (target.exists() or target.is_symlink()):
@@ -67,7 +73,8 @@ def _fetch(args: argparse.Namespace) -> int:
                 nb301.install(root, args.mirror, progress=not args.quiet)
             return 0
         print(f"repairing: {problems[0]}", file=sys.stderr)
-    bench = build_from_upstream(root, args.mirror, optional=not args.no_optional, progress=not args.quiet)
+    bench = build_from_upstream(root, args.mirror, optional=not args.no_optional, progress=not args.quiet,
+                                deadline=deadline)
     print(f"store written to {bench.path} (checksum {bench.checksum})")
     return 0
 

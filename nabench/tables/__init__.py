@@ -34,16 +34,20 @@ def load(name: str = "nb201", data_dir: str | os.PathLike[str] | None = None) ->
 
 
 def build_from_upstream(data_dir: str | os.PathLike[str] | None = None, mirror: str | os.PathLike[str] | None = None,
-                        *, optional: bool = True, progress: bool = True,
+                        *, optional: bool = True, progress: bool = True, deadline: float | None = None,
                         log: Callable[[str], None] = print) -> NB201Benchmark:
-    """Fetch (or copy from ``mirror``) and verify the upstream files, convert them, write the store."""
+    """Fetch (or copy from ``mirror``) and verify the upstream files, convert them, write the store.
+
+    ``deadline``: seconds each download attempt may take in all (``None``: from the announced size, see
+    :func:`nabench.tables.fetch.attempt_deadline`)."""
     from nabench.tables import convert, fetch, manifest, store
 
     root = paths.data_dir(data_dir)
     mirror_path = paths.mirror_dir(mirror)
     log(f"fetching upstream files into {paths.downloads_dir(root)}"
         + (f" from mirror {mirror_path}" if mirror_path else " from their pinned URLs"))
-    files = fetch.fetch_all(paths.downloads_dir(root), mirror_path, optional=optional, progress=progress, log=log)
+    files = fetch.fetch_all(paths.downloads_dir(root), mirror_path, optional=optional, deadline=deadline,
+                            progress=progress, log=log)
     log("converting")
     local_mirror = mirror_path if isinstance(mirror_path, Path) else None
     arrays, prov = convert.convert(files, mirror=local_mirror, log=log)
