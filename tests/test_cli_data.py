@@ -153,7 +153,7 @@ def test_mirror_that_never_answers_is_announced_and_bounded(tmp_path, capsys, mo
         server.close()
     assert time.monotonic() - t0 < 10
     assert lines[0] == (f"  nats_bench.csv: downloading from {url}/nats_bench.csv (waiting at most 0.5 s for each "
-                        "answer, 2 attempts)")
+                        "answer and 60 s + 1 s per 50 kB per attempt, at most 1800 s, 2 attempts)")
     assert "attempt 1 of 2 failed (no answer within the timeout)" in lines[1]
     assert not any((tmp_path / "dl").iterdir()), "no partial file may remain"
     assert fetch.TIMEOUT <= 30, "the default wait per answer stays bounded"
