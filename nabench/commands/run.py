@@ -152,11 +152,13 @@ def check_flags(args: argparse.Namespace) -> None:
 
 def launcher_from_args(args: argparse.Namespace, grid: Any) -> Any:
     """The launcher: the grid file's [launcher] table, overridden by the flags."""
-    from nabench.experiments.launch import check_options, make_launcher
+    from nabench.experiments.launch import OPTION_CHECKS, make_launcher
 
     opts = dict(grid.launcher)
-    flags = {k: getattr(args, k) for k in LAUNCHER_FLAGS if getattr(args, k, None) is not None}
-    opts.update(check_options("the command line", {k: v for k, v in flags.items()}))
+    for k in LAUNCHER_FLAGS:
+        if getattr(args, k, None) is not None:
+            flag = "--time" if k == "time_min" else "--no-wait" if k == "wait" else f"--{k.replace('_', '-')}"
+            opts[k] = OPTION_CHECKS[k](flag, getattr(args, k))
     return make_launcher(opts)
 
 
