@@ -270,7 +270,13 @@ def _folder_cases() -> list[tuple[str, str, str]]:
         ("none", "--seed 100", "made with seed 0, but this grid gives it seed 100; use the same --seed as before .0."),
         ("no-manifest", "--seed 100", "made with seed 0, but this grid gives it seed 100"),
         ("changed", "", "already holds cell nb201/cifar10/rs/default with different settings"),
-        ("changed+no-manifest", "", "already holds run 0 of cell nb201/cifar10/rs/default made with different settings"),
+        ("changed+no-manifest", "", "already holds run 0 of cell nb201/cifar10/rs/default made with different "
+                                    "settings"),
+        ("dir:runs.jsonl", "", "runs.jsonl is not a regular file"),
+        ("dir:summary.csv", "", "summary.csv is not a regular file"),
+        ("dir:.lock", "", ".lock is not a regular file"),
+        ("dir:manifest.json", "", "manifest.json is not a regular file"),
+        ("dangling:runs.csv", "", "runs.csv is not a regular file .a folder, or a dangling link"),
     ]
 
 
@@ -301,6 +307,13 @@ def test_bad_results_folders(workdir, data_dir, capsys, damage, extra, match):
             f.write(b"\x00\x01garbage\n")
     elif "no-manifest" in damage:
         (out / "manifest.json").unlink()
+    elif damage.startswith(("dir:", "dangling:")):
+        target = out / damage.split(":")[1]
+        target.unlink()
+        if damage.startswith("dir:"):
+            (target / "x").mkdir(parents=True)
+        else:
+            target.symlink_to(workdir / "nowhere")
     config = "changed.toml" if damage.startswith("changed") else "base.toml"
     before = _snapshot(workdir)
     _assert_one_line_error(*_cli(base + [config] + extra.split(), capsys), match)

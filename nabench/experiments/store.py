@@ -44,6 +44,8 @@ MANIFEST = "manifest.json"
 LOG = "runs.jsonl"
 SHARD_PREFIX = "runs-"
 LOCK = ".lock"
+#: The result tables the runner writes (see :mod:`nabench.experiments.summary`).
+TABLES: tuple[str, ...] = ("evaluations.csv.gz", "runs.csv", "summary.csv", "paired.csv", "timings.csv")
 
 #: Fields of a run record and their kinds (``list`` fields hold one number per step, all equally long).
 RECORD_FIELDS: dict[str, str] = {
@@ -122,6 +124,11 @@ class ResultsStore:
             raise ConfigError(f"cannot create the results folder {self.path}: {e.strerror}; pick another --out") from e
         if not os.access(self.path, os.W_OK):
             raise ConfigError(f"the results folder {self.path} is not writable; pick another --out")
+        for name in (MANIFEST, LOG, LOCK, log) + TABLES:
+            p = self.path / name
+            if (p.exists() or p.is_symlink()) and not p.is_file():
+                raise ConfigError(f"{p} is not a regular file (a folder, or a dangling link?) where the results folder "
+                                  "keeps one; move it away or use a new --out folder")
         self._lock = None
         if lock:
             self._lock = open(self.path / LOCK, "w")
