@@ -112,11 +112,20 @@ def run_grid(grid: Grid, out: str | Path, *, bench: Any = None, data_dir: Any = 
     validate.boolean("progress", progress)
     if launcher is not None and not isinstance(launcher, launch.SubmititLauncher):
         raise ConfigError(f"launcher must be None (the local pool) or a SubmititLauncher, got {launcher!r}")
+    if not callable(log):
+        raise ConfigError(f"log must be a callable taking one line of text (e.g. print), got {log!r}")
+    if command is not None:
+        validate.string("command", command)
     out = validate.writable_dir("--out", out)
     if bench is None:
         import nabench
 
         bench = nabench.load("nb201", data_dir)
+    else:
+        from nabench.spaces.base import Benchmark
+
+        if not isinstance(bench, Benchmark):
+            raise ConfigError(f"bench must be a benchmark (nabench.load(...)), got {type(bench).__name__}")
     _preflight(grid, bench)
     t0 = time.perf_counter()
     checksum = bench.checksum
