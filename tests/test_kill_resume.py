@@ -110,3 +110,30 @@ def test_workers_die_with_their_parent(tmp_path, data_dir):
             os.killpg(proc.pid, signal.SIGKILL)  # only this test's own process group
         except ProcessLookupError:
             pass
+
+
+def test_a_dying_worker_is_one_line_and_keeps_finished_runs(tmp_path, data_dir):
+    """SIGKILL of one worker (the OOM killer's way): the parent ends with exit 2 and one line, keeps every
+    finished run, and a rerun resumes from them."""
+    cmd, out = _command(tmp_path, data_dir, 400, ["bo"])
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_lines(out, 2, proc)
+        workers = [k for k in _children(proc.pid)
+                   if b"resource_tracker" not in Path(f"/proc/{k}/cmdline").read_bytes()]
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    lines = err.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in err
+    assert "a worker process died" in lines[0] and "rerun the same command to resume" in lines[0]
+    kept = _lines(out / "runs.jsonl")
+    assert kept >= 2 and all(json.loads(x)["key"] for x in (out / "runs.jsonl").read_text().splitlines())
+    res = subprocess.run(cmd[:-3] + ["--runs", "3", "--workers", "1", "--no-progress"], cwd=tmp_path, env=_env(),
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    first3 = sum(json.loads(x)["run"] < 3 for x in (out / "runs.jsonl").read_text().splitlines()[:kept])
+    assert f"{first3} finished runs kept" in res.stdout if first3 else "resuming" not in res.stdout
