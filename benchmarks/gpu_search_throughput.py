@@ -55,7 +55,7 @@ ALL = 1_000_000
 def variants(space: str, neighbors: int, graphs: bool = False) -> list[tuple[str, SearchConfig, str]]:
     """(name, config, network kind) of every variant to measure, the baseline first (kind ``fused+graphs``:
     the fused supernet with the iteration captured in a CUDA graph)."""
-    hood = Neighborhood(n_neighbors=neighbors)
+    hood = Neighborhood(k=neighbors or None)
     base = SearchConfig(space="201", algo="darts-1st", neighborhood=hood)
     out = [
         (BASELINE, base, "fused"),
@@ -78,7 +78,8 @@ def variants(space: str, neighbors: int, graphs: bool = False) -> list[tuple[str
 def measure(name: str, cfg: SearchConfig, kind: str, device: torch.device, batch: int, steps: int,
             warmup: int, channels: int = 16, cells: int = 5) -> dict:
     """Time ``steps`` search iterations after ``warmup`` ones; peak memory over all of them."""
-    cfg = replace(cfg, batch_size=batch, channels=channels, cells=cells if cfg.space == "201" else 0).resolved()
+    nb201 = cfg.search_space.name == "nb201"
+    cfg = replace(cfg, batch_size=batch, channels=channels, cells=cells if nb201 else 0).resolved()
     if kind == "reference":
         net = ReferenceNB201Supernet(10, C=cfg.channels, N=cfg.cells)
         init_parameters(net, torch.Generator().manual_seed(0), strict=False)
@@ -138,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=30, help="timed iterations per variant (default 30)")
     p.add_argument("--warmup", type=int, default=None, help="untimed iterations first (default min(5, steps))")
     p.add_argument("--batch-size", type=int, default=64, help="default 64 (DARTS's)")
-    p.add_argument("--neighbors", type=int, default=4, help="NA-DARTS sampled neighbors (default 4)")
+    p.add_argument("--k", "--neighbors", dest="neighbors", type=int, default=4,
+                   help="NA-DARTS sampled neighbors, 0 = all (default 4)")
     p.add_argument("--space", choices=("201", "both"), default="both",
                    help="201: NAS-Bench-201 supernet only; both (default): also the DARTS search network")
     p.add_argument("--only", nargs="*", default=None, help="measure only these variants (plus the baseline)")

@@ -3,8 +3,8 @@
 :class:`NeighborhoodSpec` (radius as a ball unless ``exact``, ``include_self``, ``k`` sampled, ``dedup``,
 the aggregate) is shared by tabular NA search on every space (:func:`members_of` gives one arch's
 members in any :class:`~nabench.spaces.base.SearchSpace`) and by NA-DARTS (:mod:`nabench.oneshot.neighbors`
-takes its radius and aggregate vocabulary from here). On NAS-Bench-201 everything below is
-vectorized over all 15,625 cells:
+relaxes the same members, from ``space.neighbors``, with this vocabulary and :data:`LOSS_AGGREGATES`).
+On NAS-Bench-201 everything below is vectorized over all 15,625 cells:
 
 A neighborhood ``N_r(a)`` is the set of cells within Hamming distance ``r`` of ``a`` over the six
 edge operations (the *ball*: 24 cells for r=1, 24 + 240 = 264 for r=2), optionally only the cells at
@@ -57,8 +57,8 @@ from nabench.spaces.nb201 import N_ARCHS, N_EDGES, N_OPS, OfficialOrder, check_i
 AGGREGATES: tuple[str, ...] = ("mean", "median", "min", "quantile", "weighted")
 RADII: tuple[int, ...] = (1, 2)
 #: NA-DARTS aggregates its neighbors' *losses* (lower is better): each name -> the accuracy aggregate it
-#: mirrors here ("max" loss is the worst case, as "min" accuracy). NA-DARTS' ``include_center`` is
-#: ``include_self`` and its ``n_neighbors`` is ``k`` (0 = all).
+#: mirrors here ("max" loss is the worst case, as "min" accuracy). NA-DARTS' settings
+#: (:class:`nabench.oneshot.config.Neighborhood`) carry this spec's field names and meanings.
 LOSS_AGGREGATES: dict[str, str] = {"mean": "mean", "max": "min", "median": "median"}
 
 

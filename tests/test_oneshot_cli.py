@@ -42,8 +42,8 @@ def test_search_201_writes_rows_and_keeps_them_on_a_second_run(cifar_root, data_
     nb201.parse(rows[-1]["arch"])
     assert 0 < float(rows[-1]["test_200"]) < 100
     config = json.loads((out / "config.json").read_text())
-    assert config["config"]["neighborhood"] == {"radius": 2, "n_neighbors": 2, "fraction": 1.0,
-                                                "include_center": True, "aggregate": "max"}
+    assert config["config"]["neighborhood"] == {"radius": 2, "include_self": True, "k": 2, "agg": "max",
+                                                "exact": False, "fraction": 1.0}
     before = (out / "epochs.csv").read_text()
     assert main(args) == 2
     err = capsys.readouterr().err
@@ -74,6 +74,9 @@ def test_search_darts_space_gives_a_trainable_genotype(cifar_root, data_dir, tmp
     (["--dataset", "mnist"], "unknown --dataset"),
     (["--workers", "-1"], "--workers"),
     (["--mass-fraction", "0"], "--mass-fraction"),
+    (["--algo", "na-darts", "--space", "darts", "--radius", "3"], "more than nabench enumerates"),
+    (["--space", "sss"], "supernets for"),
+    (["--space", "101"], "unknown space"),
     (["--device", "cuda"], "--device cpu"),
 ])
 def test_user_mistakes_are_one_line_errors(cifar_root, data_dir, tmp_path, capsys, extra, message):
@@ -92,3 +95,20 @@ def test_missing_data_is_reported_before_training(cifar_root, data_dir, tmp_path
     err = capsys.readouterr().err
     assert "store" in err.lower() or "nabench data" in err
     assert not (tmp_path / "b").exists()
+
+
+def test_neighborhood_flags_are_nabench_runs_names_and_the_old_ones_still_work():
+    """--radius/--exact/--k/--no-self/--agg as `nabench run` names them; --neighbors, --no-center and --aggregate
+    are kept as aliases; --k 0 is the whole neighborhood."""
+    from nabench import cli
+    from nabench.commands.oneshot import _config
+
+    parser = cli.build_parser("oneshot")
+    new = _config(parser.parse_args(["oneshot", "--algo", "na-darts", "--radius", "2", "--exact", "--k", "0",
+                                     "--no-self", "--agg", "median"]))
+    old = _config(parser.parse_args(["oneshot", "--algo", "na-darts", "--radius", "2", "--exact", "--neighbors", "0",
+                                     "--no-center", "--aggregate", "median"]))
+    assert new == old
+    assert (new.neighborhood.radius, new.neighborhood.exact, new.neighborhood.k, new.neighborhood.include_self,
+            new.neighborhood.agg) == (2, True, None, False, "median")
+    assert _config(parser.parse_args(["oneshot", "--space", "301"])).space == "darts"

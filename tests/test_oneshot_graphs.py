@@ -13,7 +13,7 @@ from nabench.oneshot.config import Neighborhood, SearchConfig
 from nabench.oneshot.loop import build_network, build_step
 
 BASE = SearchConfig(space="201", algo="darts-1st", channels=4, cells=1, batch_size=8, seed=3,
-                    neighborhood=Neighborhood(n_neighbors=2))
+                    neighborhood=Neighborhood(k=2))
 
 
 def _run(cfg: SearchConfig, graphs: bool, steps: int = 5) -> tuple[list[float], torch.Tensor, torch.Tensor, object]:
@@ -31,14 +31,20 @@ def _run(cfg: SearchConfig, graphs: bool, steps: int = 5) -> tuple[list[float], 
     return values, net.alpha.detach().clone(), torch.cat([p.detach().flatten() for p in step.weights]), step.graphed
 
 
-@pytest.mark.parametrize("algo", ["darts-1st", "darts-2nd", "sdarts-rs", "na-darts"])
+#: NA-DARTS beyond the default: the radius-2 ball (padded move sequences), and the DARTS space (op changes and
+#: row swaps built in the captured core; moves drawn on the host)
+VARIANTS = {"na-darts-r2": dict(algo="na-darts", neighborhood=Neighborhood(radius=2, k=3)),
+            "na-darts-darts": dict(algo="na-darts", space="darts", cells=3, channels=2)}
+
+
+@pytest.mark.parametrize("algo", ["darts-1st", "darts-2nd", "sdarts-rs", "na-darts", *VARIANTS])
 def test_emulated_graphs_match_eager(algo: str) -> None:
     """Float64 (BatchNorm over 8 tiny images amplifies float32 rounding): the graph path's SGD update rounds
     like torch's to the last bit or so, so trajectories agree to 1e-10."""
     old = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        cfg = replace(BASE, algo=algo)
+        cfg = replace(BASE, **VARIANTS.get(algo, {"algo": algo}))
         eager, alpha_e, w_e, _ = _run(cfg, graphs=False)
         graphed, alpha_g, w_g, wrapper = _run(cfg, graphs=True)
     finally:
@@ -50,7 +56,7 @@ def test_emulated_graphs_match_eager(algo: str) -> None:
 
 
 def test_graphs_refuse_a_host_synchronizing_objective() -> None:
-    cfg = replace(BASE, algo="na-darts", neighborhood=Neighborhood(n_neighbors=2, aggregate="max"))
+    cfg = replace(BASE, algo="na-darts", neighborhood=Neighborhood(k=2, agg="max"))
     with pytest.raises(ConfigError, match="aggregate mean"):
         build_step(cfg, build_network(cfg, 10), torch.device("cpu"), graphs=True, graph_backend="emulate")
 

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch", reason='needs PyTorch: pip install "nabench
 
 from nabench.oneshot import lookup
 from nabench.oneshot.config import Neighborhood, SearchConfig
-from nabench.oneshot.runner import run_search
+from nabench.oneshot.runner import run_oneshot
 
 BEST_C10 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 
@@ -38,9 +38,9 @@ def test_search_writes_one_looked_up_row_per_epoch(bench, tmp_path):
     g = torch.Generator().manual_seed(0)
     batches = [(torch.randn(8, 3, 8, 8, generator=g), torch.randint(0, 10, (8,), generator=g)) for _ in range(4)]
     cfg = SearchConfig(space="201", algo="na-darts", dataset="ImageNet16-120", epochs=2, channels=4, cells=1,
-                       batch_size=8, arch_lr=0.05, neighborhood=Neighborhood(n_neighbors=2))
-    result = run_search(cfg, batches[:2], batches[2:], num_classes=10, bench=bench, out=tmp_path / "run",
-                        log=lambda _: None)
+                       batch_size=8, arch_lr=0.05, neighborhood=Neighborhood(k=2))
+    result = run_oneshot(cfg, batches[:2], batches[2:], num_classes=10, bench=bench, out=tmp_path / "run",
+                         log=lambda _: None)
     with open(tmp_path / "run" / "epochs.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [0, 1]
@@ -56,4 +56,4 @@ def test_search_writes_one_looked_up_row_per_epoch(bench, tmp_path):
     assert len(final["alpha"]) == 6 and len(final["op_weights"][0]) == 5
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["store_checksum"] == bench.checksum
-    assert config["config"]["neighborhood"]["n_neighbors"] == 2
+    assert config["config"]["neighborhood"]["k"] == 2

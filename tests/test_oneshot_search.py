@@ -14,7 +14,7 @@ from nabench.errors import ConfigError
 from nabench.oneshot import steps
 from nabench.oneshot.config import Neighborhood, SearchConfig
 from nabench.oneshot.loop import build_network, build_step, seed_streams
-from nabench.oneshot.runner import run_search
+from nabench.oneshot.runner import run_oneshot
 from nabench.spaces import darts, nb201
 
 
@@ -35,7 +35,7 @@ def _cfg(space: str, algo: str, **kw) -> SearchConfig:
     small = space == "201"
     base = dict(space=space, algo=algo, epochs=3 if small else 2, channels=4, cells=1 if small else 3, lr=0.05,
                 arch_lr=3e-3, steps_per_epoch=6 if small else 3, batch_size=16,
-                neighborhood=Neighborhood(n_neighbors=3 if small else 2))
+                neighborhood=Neighborhood(k=3 if small else 2))
     base.update(kw)
     return SearchConfig(**base)
 
@@ -46,7 +46,7 @@ def test_smoke_search_learns_and_derives_a_valid_architecture(digits, space, alg
     cfg = _cfg(space, algo)
     train, valid = digits
     alpha0 = build_network(cfg, 10).alpha.detach().clone()
-    result = run_search(cfg, train, valid, num_classes=10, log=lambda _: None)
+    result = run_oneshot(cfg, train, valid, num_classes=10, log=lambda _: None)
     rows = result.rows
     assert [r["epoch"] for r in rows] == list(range(cfg.epochs))
     assert rows[-1]["train_loss"] < rows[0]["train_loss"] - 0.1
@@ -65,9 +65,9 @@ def test_smoke_search_learns_and_derives_a_valid_architecture(digits, space, alg
 def test_same_seed_same_search_and_other_seed_differs(digits):
     train, valid = digits
     cfg = _cfg("201", "na-darts", epochs=1, steps_per_epoch=3)
-    a = run_search(cfg, train, valid, num_classes=10, log=lambda _: None).alpha
-    b = run_search(cfg, train, valid, num_classes=10, log=lambda _: None).alpha
-    c = run_search(replace(cfg, seed=1), train, valid, num_classes=10, log=lambda _: None).alpha
+    a = run_oneshot(cfg, train, valid, num_classes=10, log=lambda _: None).alpha
+    b = run_oneshot(cfg, train, valid, num_classes=10, log=lambda _: None).alpha
+    c = run_oneshot(replace(cfg, seed=1), train, valid, num_classes=10, log=lambda _: None).alpha
     assert (a == b).all()
     assert not (a == c).all()
     assert len(set(seed_streams(0).values())) == len(seed_streams(0))
@@ -138,16 +138,16 @@ class _Stop(Exception):
 def test_interrupted_search_resumes_to_the_same_result(digits, tmp_path, algo):
     train, valid = digits
     cfg = _cfg("201", algo, epochs=3, steps_per_epoch=2)
-    whole = run_search(cfg, train, valid, num_classes=10, out=tmp_path / "whole", log=lambda _: None)
+    whole = run_oneshot(cfg, train, valid, num_classes=10, out=tmp_path / "whole", log=lambda _: None)
 
     def stop_after_first(line: str) -> None:
         if line.startswith("epoch 1/"):
             raise _Stop
     with pytest.raises(_Stop):
-        run_search(cfg, train, valid, num_classes=10, out=tmp_path / "cut", log=stop_after_first)
+        run_oneshot(cfg, train, valid, num_classes=10, out=tmp_path / "cut", log=stop_after_first)
     assert (tmp_path / "cut" / "epochs.csv").read_text().count("\n") == 2      # header + epoch 0 kept
     lines: list[str] = []
-    resumed = run_search(cfg, train, valid, num_classes=10, out=tmp_path / "cut", log=lines.append)
+    resumed = run_oneshot(cfg, train, valid, num_classes=10, out=tmp_path / "cut", log=lines.append)
     assert lines[0].startswith("resuming") and len(resumed.rows) == 3
     assert (resumed.alpha == whole.alpha).all()
     assert [r["arch"] for r in resumed.rows] == [r["arch"] for r in whole.rows]
@@ -156,9 +156,9 @@ def test_interrupted_search_resumes_to_the_same_result(digits, tmp_path, algo):
     assert len(csv_cut) == 4 and [r.split(",")[9] for r in csv_cut] == [r.split(",")[9] for r in csv_whole]
 
     with pytest.raises(ConfigError, match="finished search"):
-        run_search(cfg, train, valid, num_classes=10, out=tmp_path / "whole", log=lambda _: None)
+        run_oneshot(cfg, train, valid, num_classes=10, out=tmp_path / "whole", log=lambda _: None)
     with pytest.raises(_Stop):
-        run_search(cfg, train, valid, num_classes=10, out=tmp_path / "other", log=stop_after_first)
+        run_oneshot(cfg, train, valid, num_classes=10, out=tmp_path / "other", log=stop_after_first)
     with pytest.raises(ConfigError, match="different settings.*seed"):
-        run_search(replace(cfg, seed=5), train, valid, num_classes=10, out=tmp_path / "other", log=lambda _: None)
+        run_oneshot(replace(cfg, seed=5), train, valid, num_classes=10, out=tmp_path / "other", log=lambda _: None)
     assert (tmp_path / "other" / "epochs.csv").read_text().count("\n") == 2

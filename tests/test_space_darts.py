@@ -210,7 +210,7 @@ def test_na_darts_on_the_darts_space_records_surrogate_predictions(nb301, tmp_pa
 
     from nabench.oneshot import lookup
     from nabench.oneshot.config import Neighborhood, SearchConfig
-    from nabench.oneshot.runner import run_search
+    from nabench.oneshot.runner import run_oneshot
 
     row = lookup.lookup(nb301, darts.to_str(DARTS_V2), "cifar10")
     assert row["arch_index"] == S.parse("darts-v2") and row["valid_98"] == pytest.approx(92.91, abs=0.01)
@@ -218,8 +218,8 @@ def test_na_darts_on_the_darts_space_records_surrogate_predictions(nb301, tmp_pa
     g = torch.Generator().manual_seed(0)
     batches = [(torch.randn(4, 3, 16, 16, generator=g), torch.randint(0, 10, (4,), generator=g)) for _ in range(4)]
     cfg = SearchConfig(space="darts", algo="na-darts", dataset="cifar10", epochs=2, channels=4, cells=3,
-                       batch_size=4, neighborhood=Neighborhood(n_neighbors=2))
-    run_search(cfg, batches[:2], batches[2:], num_classes=10, bench=nb301, out=tmp_path / "run", log=lambda _: None)
+                       batch_size=4, neighborhood=Neighborhood(k=2))
+    run_oneshot(cfg, batches[:2], batches[2:], num_classes=10, bench=nb301, out=tmp_path / "run", log=lambda _: None)
     with open(tmp_path / "run" / "epochs.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from nabench.commands.common import add_data_dir, add_image_root, default_image_root
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from nabench.oneshot.config import AGGREGATES, ALGORITHMS, ALIASES, DATASETS, SPACES, Neighborhood, SearchConfig
+    from nabench.oneshot.config import AGGREGATES, ALGORITHMS, ALIASES, DATASETS, Neighborhood, SearchConfig
 
     d, hood = SearchConfig(), Neighborhood()
     p = sub.add_parser(
@@ -36,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "DARTS's: SGD lr 0.025 cosine to 0.001, momentum 0.9, wd 3e-4, clip 5; alpha Adam lr "
                     "3e-4, betas (0.5, 0.999), wd 1e-3; batch 64; 50 epochs; search on the two halves of "
                     "the training set. `nabench search` is the former name of this command and still works.")
-    p.add_argument("--space", choices=SPACES, default=d.space, help="search space (default 201 = NAS-Bench-201)")
+    p.add_argument("--space", default=d.space,
+                   help="search space: 201 (NAS-Bench-201, default) or darts (the DARTS space; 301 is the same)")
     p.add_argument("--algo", default=d.algo, metavar="ALGO",
                    help=f"{', '.join(ALGORITHMS)} or {', '.join(f'{a} (= {b})' for a, b in ALIASES.items())} "
                         f"(default {d.algo})")
@@ -54,17 +56,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="do not look the derived cells up (NAS-Bench-201: the tabular store; DARTS space on cifar10: "
                         "the NAS-Bench-301 surrogate)")
 
-    na = p.add_argument_group("NA-DARTS neighborhood (see nabench.oneshot.neighbors)")
+    na = p.add_argument_group("NA-DARTS neighborhood: the space's own neighbors of the derived cell, named as "
+                              "nabench run names them (see nabench.oneshot.neighbors)")
     na.add_argument("--radius", type=int, default=hood.radius,
-                    help=f"edges whose dominant op loses mass, per neighbor (default {hood.radius})")
-    na.add_argument("--neighbors", type=int, default=hood.n_neighbors,
-                    help=f"neighbors sampled per alpha step, 0 = the whole neighborhood (default {hood.n_neighbors})")
+                    help=f"neighbors within this many edits (a ball; default {hood.radius})")
+    na.add_argument("--exact", action="store_true", help="only the neighbors at distance exactly --radius")
+    na.add_argument("--k", "--neighbors", dest="k", type=int, default=hood.k,
+                    help=f"neighbors sampled per alpha step, 0 = the whole neighborhood (default {hood.k})")
     na.add_argument("--mass-fraction", type=float, default=hood.fraction,
-                    help=f"share of the dominant op's weight moved to the new op (default {hood.fraction})")
-    na.add_argument("--no-center", action="store_true",
+                    help=f"share of the way to each neighbor the relaxed neighbor moves (default {hood.fraction})")
+    na.add_argument("--no-self", "--no-center", dest="no_self", action="store_true",
                     help="leave the current architecture out of the aggregate (default: included)")
-    na.add_argument("--aggregate", choices=AGGREGATES, default=hood.aggregate,
-                    help=f"aggregate of the neighbor losses (default {hood.aggregate})")
+    na.add_argument("--agg", "--aggregate", dest="agg", choices=AGGREGATES, default=hood.agg,
+                    help=f"aggregate of the neighbor losses (default {hood.agg}; max = the worst case)")
     na.add_argument("--na-chunk", type=int, default=d.na_chunk,
                     help="architectures per batched pass (default 0: up to 8 for NAS-Bench-201 on CUDA, else 1)")
 
@@ -101,8 +105,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _config(args: argparse.Namespace):
     from nabench.oneshot.config import Neighborhood, SearchConfig
 
-    hood = Neighborhood(radius=args.radius, n_neighbors=args.neighbors, fraction=args.mass_fraction,
-                        include_center=not args.no_center, aggregate=args.aggregate)
+    hood = Neighborhood(radius=args.radius, include_self=not args.no_self, k=args.k or None, agg=args.agg,
+                        exact=args.exact, fraction=args.mass_fraction)
     return SearchConfig(
         space=args.space, algo=args.algo, dataset=args.dataset, epochs=args.epochs, seed=args.seed,
         batch_size=args.batch_size, lr=args.lr, lr_min=args.lr_min, momentum=args.momentum,
@@ -112,17 +116,38 @@ def _config(args: argparse.Namespace):
     ).resolved()
 
 
+def _check_numbers(cfg: Any, workers: int | None) -> None:
+    """The numeric settings, checked where they enter: NaN, infinite, negative or absurd values are one-line
+    errors before any data or network is built (the config's own checks compare, and NaN passes comparisons)."""
+    from nabench import validate as v
+
+    for flag, value, lo, hi in (("--epochs", cfg.epochs, 1, v.MAX_EPOCHS), ("--seed", cfg.seed, 0, v.MAX_SEED),
+                                ("--batch-size", cfg.batch_size, 1, v.MAX_BATCH_SIZE),
+                                ("--channels", cfg.channels, 1, v.MAX_CHANNELS), ("--cells", cfg.cells, 0, v.MAX_CELLS),
+                                ("--steps-per-epoch", cfg.steps_per_epoch, 0, None), ("--na-chunk", cfg.na_chunk, 0, 4096),
+                                ("--workers", workers, 0, v.MAX_WORKERS)):
+        if value is not None:
+            v.integer(flag, value, minimum=lo, maximum=hi)
+    v.number("--lr", cfg.lr, minimum=0.0, strict_min=True, maximum=v.MAX_LR)
+    for flag, value in (("--lr-min", cfg.lr_min), ("--momentum", cfg.momentum), ("--weight-decay", cfg.weight_decay),
+                        ("--grad-clip", cfg.grad_clip), ("--arch-lr", cfg.arch_lr),
+                        ("--arch-weight-decay", cfg.arch_weight_decay)):
+        v.number(flag, value, minimum=0.0)
+    v.number("--epsilon", cfg.epsilon, minimum=0.0, maximum=1.0, strict_max=True)
+
+
 def _oneshot(args: argparse.Namespace) -> int:
     from nabench.errors import ConfigError
+    from nabench.spaces import benchmark_name
 
     cfg = _config(args)
-    if args.workers is not None and args.workers < 0:
-        raise ConfigError(f"--workers must be >= 0 (0 loads data in the main process), got {args.workers}")
+    _check_numbers(cfg, args.workers)
     bench = None
-    if not args.no_lookup and (cfg.space == "201" or cfg.dataset == "cifar10"):
+    benchmark = benchmark_name(cfg.space)
+    if not args.no_lookup and (benchmark == "nb201" or cfg.dataset == "cifar10"):
         import nabench.tables  # DARTS space: the NB301 surrogate predicts CIFAR-10 only
 
-        bench = nabench.tables.load("nb201" if cfg.space == "201" else "nb301", data_dir=args.data_dir)
+        bench = nabench.tables.load(benchmark, data_dir=args.data_dir)
     import torch
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -133,13 +158,13 @@ def _oneshot(args: argparse.Namespace) -> int:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda was asked for but this torch build sees no GPU; use --device cpu")
     from nabench.oneshot.data import search_loaders
-    from nabench.oneshot.runner import run_search
+    from nabench.oneshot.runner import run_oneshot
 
     train, valid, n_classes = search_loaders(cfg.dataset, args.image_root or default_image_root(), cfg.batch_size,
                                              cfg.seed, workers=args.workers, download=args.download)
     out = args.out or Path("runs") / "oneshot" / f"{cfg.space}-{cfg.algo}-{cfg.dataset}-seed{cfg.seed}"
-    result = run_search(cfg, train, valid, num_classes=n_classes, device=dev, amp=args.amp, bench=bench,
-                        out=out, overwrite=args.overwrite, graphs=args.graphs)
+    result = run_oneshot(cfg, train, valid, num_classes=n_classes, device=dev, amp=args.amp, bench=bench,
+                         out=out, overwrite=args.overwrite, graphs=args.graphs)
     print(f"final architecture: {result.arch}")
     last = result.rows[-1]
     if "test_200" in last:

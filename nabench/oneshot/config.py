@@ -21,27 +21,29 @@ decay to 0.001 over the epochs, momentum 0.9, weight decay 3e-4, gradient-norm c
 lr 3e-4, betas (0.5, 0.999), weight decay 1e-3, initialized ``1e-3 * N(0, 1)``; batch 64; 50 epochs;
 the search splits are the two halves of the training set (``search-train`` for weights,
 ``search-valid`` for alpha). The alpha step comes first in each iteration, as in DARTS.
+
+The space is a space object (:func:`search_space`: ``NB201Space`` or ``DartsSpace``, found through the
+one ``--space`` table :func:`nabench.spaces.benchmark_name`), and NA-DARTS's :class:`Neighborhood` uses
+the tabular neighborhood vocabulary (radius as a ball unless ``exact``, ``include_self``, ``k`` sampled,
+``agg``) over that space's own neighbors (:mod:`nabench.oneshot.moves`, :mod:`nabench.oneshot.neighbors`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from math import comb
+from functools import lru_cache
+from typing import Any
 
+from nabench import validate
 from nabench.errors import ConfigError
-from nabench.neighborhood import LOSS_AGGREGATES
-from nabench.spaces import darts, nb201
+from nabench.neighborhood import LOSS_AGGREGATES, NeighborhoodSpec
+from nabench.spaces import benchmark_name
 
 AGGREGATES: tuple[str, ...] = tuple(LOSS_AGGREGATES)  # the shared vocabulary (nabench.neighborhood)
-#: The largest number of neighbor moves enumerated (radius 3 in the DARTS space has 1.1 M).
-MAX_MOVES = 5_000_000
 #: SDARTS-RS perturbation radius (the SDARTS paper's default).
 DEFAULT_EPSILON = 0.03
-#: (edges, ops) of the architecture tensor alpha in each space (DARTS: normal and reduce cells stacked).
-SPACE_SHAPES: dict[str, tuple[int, int]] = {
-    "201": (nb201.N_EDGES, nb201.N_OPS),
-    "darts": (2 * darts.N_EDGES, len(darts.PRIMITIVES)),
-}
+#: Supernet size defaults per space (by the space object's name): NB201 cells per stage, DARTS cells in all.
+DEFAULT_CELLS: dict[str, int] = {"nb201": 5, "darts": 8}
 
 #: name -> (order, uses the neighborhood objective, uses random smoothing)
 ALGORITHMS: dict[str, tuple[int, bool, bool]] = {
@@ -51,42 +53,69 @@ ALGORITHMS: dict[str, tuple[int, bool, bool]] = {
     "na-darts": (1, True, False),
 }
 ALIASES: dict[str, str] = {"darts": "darts-2nd"}
-SPACES: tuple[str, ...] = tuple(SPACE_SHAPES)
 #: Datasets a search can run on, with their class counts.
 DATASETS: dict[str, int] = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
 
 
-def n_moves(n_edges: int, n_ops: int, radius: int) -> int:
-    """Number of radius-``radius`` neighbors of a cell: ``C(E, r) * (K - 1)**r``."""
-    return comb(n_edges, radius) * (n_ops - 1) ** radius
+@lru_cache(maxsize=None)
+def _space_of_benchmark(benchmark: str) -> Any:
+    from nabench.spaces import darts, nb201
+
+    if benchmark == "nb201":
+        # data-free: archs are base-5 codes in this order (NA-DARTS needs only the cell structure; the
+        # official index of a derived cell comes from the store's lookup)
+        return nb201.NB201Space(nb201.OfficialOrder(nb201.all_ops()))
+    if benchmark == "nb301":
+        return darts.DartsSpace()
+    raise ConfigError(f"one-shot search has supernets for the NAS-Bench-201 space (--space 201) and the DARTS "
+                      f"space (--space darts), not for {benchmark}")
+
+
+def search_space(space: str) -> Any:
+    """The space object (:class:`~nabench.spaces.base.SearchSpace`) of a ``--space`` value, through the one
+    ``--space`` table (:func:`nabench.spaces.benchmark_name`): ``201`` -> NB201Space, ``darts``/``301`` ->
+    DartsSpace. Cached: one object per space."""
+    return _space_of_benchmark(benchmark_name(space))
 
 
 @dataclass(frozen=True)
 class Neighborhood:
-    """NA-DARTS hyperparameters (defaults: radius 1, 4 sampled neighbors, all of the dominant op's mass
-    moved, center included, mean aggregate); :mod:`nabench.oneshot.neighbors` defines each exactly."""
+    """NA-DARTS's neighborhood, in the vocabulary of the tabular :class:`~nabench.neighborhood.NeighborhoodSpec`.
+
+    ``radius``: the ball of cells at distance ``1..radius`` from the derived cell (``exact``: only those at
+    ``radius``); ``include_self``: the relaxed architecture itself is a term; ``k``: members sampled per alpha
+    step (None: all of them); ``agg``: the aggregate of the members' *losses*, ``mean``, ``max`` (worst
+    case) or ``median`` (:data:`nabench.neighborhood.LOSS_AGGREGATES`); ``fraction``: the share ``beta`` of
+    the way to each neighbor that the relaxed neighbor moves (NA-DARTS's own setting; 1 = the neighbor's
+    weights). :mod:`nabench.oneshot.neighbors` defines each exactly. Defaults: radius 1, 4 sampled, center
+    included, mean, all the mass moved.
+    """
 
     radius: int = 1
-    n_neighbors: int = 4
+    include_self: bool = True
+    k: int | None = 4
+    agg: str = "mean"
+    exact: bool = False
     fraction: float = 1.0
-    include_center: bool = True
-    aggregate: str = "mean"
 
-    def validate(self, n_edges: int, n_ops: int) -> "Neighborhood":
-        """Check the settings against a space with ``n_edges`` edges of ``n_ops`` ops."""
-        if not 1 <= self.radius <= n_edges:
-            raise ConfigError(f"--radius {self.radius} is out of range; this space has {n_edges} edges, "
-                              f"use 1..{n_edges}")
-        if n_moves(n_edges, n_ops, self.radius) > MAX_MOVES:
-            raise ConfigError(f"--radius {self.radius} gives {n_moves(n_edges, n_ops, self.radius):,} neighbors, "
-                              f"more than nabench enumerates ({MAX_MOVES:,}); use a smaller radius")
-        if self.n_neighbors < 0:
-            raise ConfigError(f"--neighbors must be >= 0 (0 means the whole neighborhood), got {self.n_neighbors}")
-        if not 0.0 < self.fraction <= 1.0:
-            raise ConfigError(f"--mass-fraction must lie in (0, 1], got {self.fraction}")
-        if self.aggregate not in AGGREGATES:
-            raise ConfigError(f"unknown --aggregate {self.aggregate!r}; use one of {', '.join(AGGREGATES)}")
+    def validate(self, space: Any) -> "Neighborhood":
+        """Check the settings (one-line errors naming the flags) against a space object."""
+        from nabench.oneshot.moves import check_radius, moves_for
+
+        validate.integer("--radius", self.radius, minimum=1)
+        if self.k is not None:
+            validate.integer("--k (neighbors sampled per alpha step; None = all)", self.k, minimum=1)
+        validate.number("--mass-fraction", self.fraction, minimum=0.0, maximum=1.0, strict_min=True)
+        validate.choice("--agg", self.agg, AGGREGATES)
+        validate.boolean("include_self (--no-self)", self.include_self)
+        validate.boolean("exact (--exact)", self.exact)
+        check_radius(moves_for(space), self.radius, self.exact)
         return self
+
+    def spec(self) -> NeighborhoodSpec:
+        """The tabular spec with the same members (radius 1 or 2) and the accuracy mirror of ``agg``."""
+        return NeighborhoodSpec(radius=self.radius, include_self=self.include_self, k=self.k,
+                                agg=LOSS_AGGREGATES[self.agg], exact=self.exact)
 
 
 def canonical_algo(name: str) -> str:
@@ -100,7 +129,12 @@ def canonical_algo(name: str) -> str:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """Everything that determines a search (with the seed, the same config gives the same result)."""
+    """Everything that determines a search (with the seed, the same config gives the same result).
+
+    ``space`` is a ``--space`` value (``201``, ``darts``, or any other name :func:`nabench.spaces.benchmark_name`
+    knows); :meth:`resolved` replaces it by the space object's name (``nb201``, ``darts``) and
+    :attr:`search_space` is the object itself.
+    """
 
     space: str = "201"
     algo: str = "na-darts"
@@ -130,8 +164,7 @@ class SearchConfig:
     def resolved(self) -> "SearchConfig":
         """A validated copy with the alias resolved and ``order`` / ``cells`` filled in."""
         algo = canonical_algo(self.algo)
-        if self.space not in SPACES:
-            raise ConfigError(f"unknown --space {self.space!r}; use 201 (NAS-Bench-201) or darts")
+        space = search_space(self.space)
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown --dataset {self.dataset!r}; use one of {', '.join(DATASETS)}")
         base_order = ALGORITHMS[algo][0]
@@ -152,11 +185,16 @@ class SearchConfig:
         if not 0.0 <= self.epsilon < 1.0:
             raise ConfigError(f"--epsilon must lie in [0, 1), got {self.epsilon}")
         if algo == "na-darts":
-            self.neighborhood.validate(*SPACE_SHAPES[self.space])
-        cells = self.cells or (5 if self.space == "201" else 8)
-        if self.space == "darts" and cells < 3:
+            self.neighborhood.validate(space)
+        cells = self.cells or DEFAULT_CELLS[space.name]
+        if space.name == "darts" and cells < 3:
             raise ConfigError(f"the DARTS search network needs at least 3 cells, got --cells {cells}")
-        return replace(self, algo=algo, order=order, cells=cells)
+        return replace(self, space=space.name, algo=algo, order=order, cells=cells)
+
+    @property
+    def search_space(self) -> Any:
+        """The space object searched (:func:`search_space`; ``space`` holds its name once resolved)."""
+        return search_space(self.space)
 
     @property
     def uses_neighborhood(self) -> bool:

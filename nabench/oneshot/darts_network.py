@@ -72,6 +72,8 @@ class DartsSearchNetwork(Supernet):
 
     n_edges = 2 * darts.N_EDGES
     n_ops = len(darts.PRIMITIVES)
+    #: the op of each column of ``alpha``
+    op_names = darts.PRIMITIVES
     supports_groups = False
 
     def __init__(self, num_classes: int, C: int = 16, layers: int = 8, in_channels: int = 3,
@@ -108,6 +110,10 @@ class DartsSearchNetwork(Supernet):
     def derive(self) -> darts.Genotype:
         """The DARTS genotype of ``softmax(alpha)``, validated."""
         return derive_genotype(self.alpha.detach().softmax(dim=-1).cpu().numpy())
+
+    def derive_str(self) -> str:
+        """The derived genotype's repr (inputs of each node strongest first, as DARTS prints them)."""
+        return darts.to_str(self.derive())
 
 
 def _parse_cell(w: np.ndarray) -> list[tuple[str, int]]:

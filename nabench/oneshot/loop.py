@@ -51,10 +51,10 @@ def seed_streams(seed: int) -> dict[str, int]:
 
 
 def build_network(cfg: SearchConfig, num_classes: int, in_channels: int = 3) -> nn.Module:
-    """The supernet of ``cfg.space``, initialized from the config's seed (alpha ~ 1e-3 * N(0, 1))."""
+    """The supernet of ``cfg.search_space``, initialized from the config's seed (alpha ~ 1e-3 * N(0, 1))."""
     cfg = cfg.resolved()
     net: nn.Module
-    if cfg.space == "201":
+    if cfg.search_space.name == "nb201":
         net = NB201Supernet(num_classes, C=cfg.channels, N=cfg.cells, in_channels=in_channels)
     else:
         net = DartsSearchNetwork(num_classes, C=cfg.channels, layers=cfg.cells, in_channels=in_channels)
@@ -96,7 +96,7 @@ def build_step(cfg: SearchConfig, net: nn.Module, device: torch.device, amp: str
         if not net.supports_groups:
             chunk = 1
         objective: CenterObjective | NeighborhoodObjective = NeighborhoodObjective(
-            cfg.neighborhood, net.n_edges, net.n_ops, np.random.default_rng(seeds["neighbors"]), chunk)
+            cfg.neighborhood, cfg.search_space, np.random.default_rng(seeds["neighbors"]), chunk)
     else:
         objective = CenterObjective()
     eps, gen = None, None

@@ -107,6 +107,8 @@ class NB201Supernet(Supernet):
 
     n_edges = nb201.N_EDGES
     n_ops = nb201.N_OPS
+    #: the op of each column of ``alpha``
+    op_names = nb201.OPS
     supports_groups = True
 
     def __init__(self, num_classes: int, C: int = 16, N: int = 5, in_channels: int = 3) -> None:

@@ -12,13 +12,14 @@ objective's value (a detached tensor, so a step never waits for the GPU) and the
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nabench.oneshot.neighbors import Neighborhood, neighborhood_weights, sample_moves, select
+from nabench.oneshot.moves import moves_for
+from nabench.oneshot.neighbors import Neighborhood, neighborhood_weights, relaxation_for, sample_moves, select
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -45,7 +46,7 @@ class CenterObjective:
     #: Whether a call's gradient can be captured in a CUDA graph (no host synchronization).
     capturable = True
 
-    def draw(self) -> tuple[torch.Tensor, ...]:
+    def draw(self, alpha: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
         """The host-side random choices of one call: none."""
         return ()
 
@@ -56,43 +57,51 @@ class CenterObjective:
 
 
 class NeighborhoodObjective:
-    """The NA-DARTS alpha loss: ``F`` over the losses of ``m`` sampled neighbors (and the center).
+    """The NA-DARTS alpha loss: ``F`` over the losses of ``k`` sampled neighbors (and the center).
 
-    Neighbors are drawn afresh at every call from ``rng``. The architectures are evaluated
-    ``chunk`` at a time in one batched pass each (``chunk = 1`` for networks without group support).
-    For ``mean`` the gradient is accumulated chunk by chunk, so memory grows with ``chunk``, not
-    with the neighborhood size; for ``max``/``median`` all losses are first computed without a
-    graph, then the selected architecture is run again with one.
+    ``space`` is the space object searched; its neighbors are the moves (:mod:`nabench.oneshot.moves`,
+    :mod:`nabench.oneshot.neighbors`). Neighbors are drawn afresh at every call from ``rng``. The
+    architectures are evaluated ``chunk`` at a time in one batched pass each (``chunk = 1`` for networks
+    without group support). For ``mean`` the gradient is accumulated chunk by chunk, so memory grows with
+    ``chunk``, not with the neighborhood size; for ``max``/``median`` all losses are first computed without
+    a graph, then the selected architecture is run again with one.
     """
 
-    def __init__(self, hood: Neighborhood, n_edges: int, n_ops: int, rng: np.random.Generator,
-                 chunk: int) -> None:
-        self.hood = hood.validate(n_edges, n_ops)
-        self.n_edges, self.n_ops = n_edges, n_ops
+    def __init__(self, hood: Neighborhood, space: Any, rng: np.random.Generator, chunk: int) -> None:
+        self.hood = hood.validate(space)
+        self.space = space
+        self.moves, self.relax = moves_for(space), relaxation_for(space)
         self.rng = rng
         self.chunk = max(1, chunk)
 
     @property
     def capturable(self) -> bool:
         """``mean`` needs no host synchronization; ``max``/``median`` pick a term on the host."""
-        return self.hood.aggregate == "mean"
+        return self.hood.agg == "mean"
 
-    def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The host-side random choices of one call: the sampled moves (edges and offsets, int64 on CPU)."""
-        edges, offsets = sample_moves(self.n_edges, self.n_ops, self.hood, self.rng)
-        return torch.from_numpy(edges), torch.from_numpy(offsets)
+    def draw(self, alpha: torch.Tensor | None = None) -> tuple[torch.Tensor]:
+        """The host-side random choices of one call: the sampled move sequences (int64 on CPU).
+
+        Where the neighborhood depends on the derived cell (the DARTS space at radius >= 2) the cell is
+        derived from ``alpha`` here, one read of alpha on the host."""
+        center = None
+        if self.moves.needs_center(self.hood.radius, self.hood.exact):
+            if alpha is None:
+                raise ValueError("this neighborhood is enumerated from the derived cell: pass alpha")
+            center = self.relax.center(alpha)
+        return (torch.from_numpy(sample_moves(self.moves, self.hood, self.rng, center)),)
 
     def __call__(self, forward: Forward, alpha: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
                  wrt: Sequence[torch.Tensor], moves: Sequence[torch.Tensor] = ()) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """``moves`` (from :meth:`draw`, possibly already on the device) default to a fresh draw."""
-        edges, offsets = moves if moves else self.draw()
+        (seqs,) = moves if moves else self.draw(alpha)
 
         def archs() -> torch.Tensor:
-            return neighborhood_weights(alpha.softmax(dim=-1), edges, offsets, self.hood)
+            return neighborhood_weights(alpha.softmax(dim=-1), seqs, self.relax, self.hood)
 
-        n_archs = len(edges) + int(self.hood.include_center)
+        n_archs = len(seqs) + int(self.hood.include_self)
         spans = [(s, min(s + self.chunk, n_archs)) for s in range(0, n_archs, self.chunk)]
-        if self.hood.aggregate == "mean":
+        if self.hood.agg == "mean":
             total = None
             grads = [torch.zeros_like(t) for t in wrt]
             for s, e in spans:
@@ -105,6 +114,6 @@ class NeighborhoodObjective:
         with torch.no_grad():
             w = archs()
             losses = torch.cat([group_losses(forward(x, w[s:e]), y, e - s) for s, e in spans])
-        i = select(losses, self.hood.aggregate)
+        i = select(losses, self.hood.agg)
         loss = group_losses(forward(x, archs()[i:i + 1]), y, 1)[0]
         return loss.detach(), _grad(loss, wrt)

@@ -1,6 +1,7 @@
 """A whole search: build, run the shared loop, derive and look up the architecture after each epoch, record.
 
-:func:`run_search` is what ``nabench search`` calls; it takes any iterables of ``(images, labels)``
+:func:`run_oneshot` is what ``nabench oneshot`` calls (named apart from the tabular
+:func:`nabench.search.loop.run_search`); it takes any iterables of ``(images, labels)``
 batches for the two search splits, so tests can feed tiny in-memory data and the CLI feeds the
 :mod:`nabench.vision` loaders (:func:`nabench.oneshot.data.search_loaders`).
 """
@@ -21,7 +22,7 @@ from nabench.oneshot import lookup as table
 from nabench.oneshot.config import SearchConfig
 from nabench.oneshot.loop import EpochStats, build_network, build_step, make_scheduler, run_epochs, use_bf16
 from nabench.oneshot.records import EpochCSV, prepare_out_dir, write_json
-from nabench.spaces import darts
+from nabench.spaces import benchmark_name
 
 BASE_FIELDS: tuple[str, ...] = ("epoch", "lr", "steps", "train_loss", "train_acc", "arch_loss", "alpha_entropy",
                                 "seconds", "images_per_s", "arch")
@@ -44,12 +45,12 @@ def alpha_entropy(alpha: torch.Tensor) -> float:
     return float(-(p * p.clamp_min(1e-12).log()).sum(dim=-1).mean())
 
 
-def derived_arch(net: nn.Module, space: str) -> str:
+def derived_arch(net: nn.Module) -> str:
     """The discrete architecture of ``net`` now: the NAS-Bench-201 string or the DARTS genotype repr."""
-    return net.derive_str() if space == "201" else darts.to_str(net.derive())
+    return net.derive_str()
 
 
-def run_search(cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable, *, num_classes: int,
+def run_oneshot(cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable, *, num_classes: int,
                in_channels: int = 3, device: str | torch.device = "cpu", amp: str = "auto", bench: Any = None,
                out: str | Path | None = None, overwrite: bool = False,
                log: Callable[[str], None] = print, extra_config: dict | None = None,
@@ -64,7 +65,7 @@ def run_search(cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable
     """
     cfg = cfg.resolved()
     dev = torch.device(device)
-    if bench is not None and getattr(bench, "name", "nb201") != ("nb201" if cfg.space == "201" else "nb301"):
+    if bench is not None and getattr(bench, "name", "nb201") != benchmark_name(cfg.space):
         bench = None
     out_dir = prepare_out_dir(out, overwrite) if out is not None else None
     net = build_network(cfg, num_classes, in_channels).to(dev)
@@ -94,7 +95,7 @@ def run_search(cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable
         csv = EpochCSV(out_dir / "epochs.csv", fields, rows)
 
     def on_epoch(stats: EpochStats) -> None:
-        arch = derived_arch(net, cfg.space)
+        arch = derived_arch(net)
         row: dict[str, Any] = {
             "epoch": stats.epoch, "lr": stats.lr, "steps": stats.steps, "train_loss": stats.train_loss,
             "train_acc": stats.train_acc, "arch_loss": stats.arch_loss, "alpha_entropy": alpha_entropy(net.alpha),
@@ -121,13 +122,7 @@ def run_search(cfg: SearchConfig, train_loader: Iterable, valid_loader: Iterable
             "epochs": cfg.epochs, **final, "search_seconds": sum(float(r["seconds"]) for r in rows),
             "alpha": [[round(v, 6) for v in r] for r in alpha.tolist()],
             "op_weights": [[round(v, 6) for v in r] for r in alpha.softmax(dim=-1).tolist()],
-            "ops": list(_op_names(cfg.space)),
+            "ops": list(net.op_names),
         })
     return result
-
-
-def _op_names(space: str) -> tuple[str, ...]:
-    from nabench.spaces import nb201
-
-    return nb201.OPS if space == "201" else darts.PRIMITIVES
 

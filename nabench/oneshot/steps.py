@@ -50,7 +50,9 @@ class BilevelStep:
     """The shared alpha-then-weights iteration; the algorithm is its settings (order, objective, smoothing).
 
     :meth:`iteration` is one search iteration: :meth:`prepare` draws its random choices on the host (NA-DARTS's
-    neighbor moves, SDARTS-RS's noise), then one ``core`` does the alpha update and the weight update. With
+    neighbor move sequences, SDARTS-RS's noise), then one ``core`` does the alpha update and the weight update,
+    building the drawn neighbors on the device from the current alpha. (Only the DARTS space at radius >= 2
+    reads alpha on the host in :meth:`prepare`: its ball is enumerated from the derived genotype.) With
     ``graphs`` the core is captured in a CUDA graph (:class:`~nabench.train.graphs.GraphedStep`; eager with a
     note off CUDA): the alpha optimizer must then be built with ``capturable=True`` and the objective must not
     synchronize with the host (NA-DARTS with ``max``/``median`` does, and is refused).
@@ -97,7 +99,7 @@ class BilevelStep:
     # ---------------------------------------------------------------- host part
     def prepare(self) -> list[torch.Tensor]:
         """The random choices of one iteration, drawn on the host: the objective's moves, then the noise."""
-        extras = list(self.objective.draw())
+        extras = list(self.objective.draw(self.net.alpha))
         if self.smoothing_eps is not None:
             extras.append(smoothing_noise(self.net.alpha.shape, self.generator))  # type: ignore[arg-type]
         return extras
@@ -125,7 +127,7 @@ class BilevelStep:
 
     def arch_step(self, xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor, yv: torch.Tensor) -> torch.Tensor:
         """Update alpha alone (eagerly); returns the objective's value (detached)."""
-        return self._arch_update(xt, yt, xv, yv, tuple(self.objective.draw()))
+        return self._arch_update(xt, yt, xv, yv, tuple(self.objective.draw(self.net.alpha)))
 
     def _arch_update(self, xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor, yv: torch.Tensor,
                      moves: Sequence[torch.Tensor]) -> torch.Tensor:
