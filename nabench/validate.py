@@ -21,8 +21,9 @@ from nabench.errors import ConfigError
 
 #: Largest number of runs per cell a grid may ask for (500 is the published protocol).
 MAX_RUNS = 100_000
-#: Largest number of bootstrap resamples of a study.
-MAX_BOOTSTRAP = 100_000
+#: Largest number of bootstrap resamples of a study (the flatness study holds about 0.5 MB per resample over
+#: the 15,625 cells, so 10,000 take about 5 GB; 10^7 would ask for terabytes).
+MAX_BOOTSTRAP = 10_000
 #: Largest number of worker processes.
 MAX_WORKERS = 512
 #: Largest seed (numpy SeedSequence accepts any non-negative int; we bound it to 64 bits).
@@ -31,6 +32,15 @@ MAX_SEED = 2**63 - 1
 MAX_GRID_RUNS = 1_000_000
 #: Largest config file read (a grid file is a few kB; this refuses a wrong file long before memory runs out).
 MAX_CONFIG_BYTES = 4 * 2**20
+#: Largest number of training epochs (published recipes use at most a few hundred).
+MAX_EPOCHS = 10_000
+#: Largest batch size (a larger one exhausts any accelerator's memory long before it trains).
+MAX_BATCH_SIZE = 65_536
+#: Largest learning rate accepted (published recipes use at most about 1; larger ones diverge or overflow).
+MAX_LR = 100.0
+#: Largest width (channels) or depth (cells) of a trained or searched network.
+MAX_CHANNELS = 4096
+MAX_CELLS = 256
 #: Most digits an integer written as text may have (a seed has at most 19; Python refuses > 4300 with a traceback).
 MAX_INT_DIGITS = 40
 

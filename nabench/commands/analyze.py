@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from nabench.commands.common import add_data_dir
 from nabench.errors import ConfigError
@@ -68,6 +67,7 @@ def _flatness(args: argparse.Namespace) -> int:
     import numpy as np
 
     import nabench
+    from nabench import validate
     from nabench.analysis import io, plots
     from nabench.analysis.flatness import StudyConfig, format_table, run_study, study_spec
 
@@ -76,11 +76,13 @@ def _flatness(args: argparse.Namespace) -> int:
     fmts = parse_formats(args.formats)
     if args.bootstrap < 0:
         raise ConfigError(f"--bootstrap must be 0 or more resamples, got {args.bootstrap}")
+    validate.integer("--bootstrap", args.bootstrap, maximum=validate.MAX_BOOTSTRAP)
+    validate.seed("--seed", args.seed)
+    out = validate.writable_dir("--out", args.out)  # before the study runs
     bench = nabench.load("nb201", args.data_dir)
     config = StudyConfig(n_resamples=args.bootstrap)
     res = run_study(bench, spec.name, fid, rng=np.random.default_rng(args.seed), config=config,
                     progress=not args.quiet)
-    out = Path(args.out)
     csv = io.write_csv(res.table, io.study_table_path(out, spec.name, fid))
     print(f"flatness study: {spec.name}, signal {spec.signal_dataset} {spec.signal_split} @ {fid} epochs, "
           f"test {spec.test_dataset} {spec.test_split} @ 200 epochs; bootstrap {args.bootstrap} resamples, "

@@ -116,9 +116,10 @@ def _config(args: argparse.Namespace):
     ).resolved()
 
 
-def _check_numbers(cfg: Any, workers: int | None) -> None:
-    """The numeric settings, checked where they enter: NaN, infinite, negative or absurd values are one-line
-    errors before any data or network is built (the config's own checks compare, and NaN passes comparisons)."""
+def _check_numbers(cfg: Any, workers: int | None, out: Path | None) -> None:
+    """The numeric settings and --out, checked where they enter: NaN, infinite, negative or absurd values and
+    an unwritable folder are one-line errors before any data or network is built (the config's own checks
+    compare, and NaN passes comparisons)."""
     from nabench import validate as v
 
     for flag, value, lo, hi in (("--epochs", cfg.epochs, 1, v.MAX_EPOCHS), ("--seed", cfg.seed, 0, v.MAX_SEED),
@@ -134,6 +135,8 @@ def _check_numbers(cfg: Any, workers: int | None) -> None:
                         ("--arch-weight-decay", cfg.arch_weight_decay)):
         v.number(flag, value, minimum=0.0)
     v.number("--epsilon", cfg.epsilon, minimum=0.0, maximum=1.0, strict_max=True)
+    if out is not None:
+        v.writable_dir("--out", out)
 
 
 def _oneshot(args: argparse.Namespace) -> int:
@@ -141,7 +144,7 @@ def _oneshot(args: argparse.Namespace) -> int:
     from nabench.spaces import benchmark_name
 
     cfg = _config(args)
-    _check_numbers(cfg, args.workers)
+    _check_numbers(cfg, args.workers, args.out)
     bench = None
     benchmark = benchmark_name(cfg.space)
     if not args.no_lookup and (benchmark == "nb201" or cfg.dataset == "cifar10"):

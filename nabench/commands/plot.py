@@ -9,6 +9,7 @@ from typing import Any
 from nabench.analysis.plots import FACETS
 from nabench.commands.analyze import parse_fidelity, parse_formats
 from nabench.commands.common import add_data_dir
+from nabench import validate
 from nabench.errors import ConfigError
 
 DEFAULT_OUT = "nabench-results/figures"
@@ -109,7 +110,7 @@ def _curves(args: argparse.Namespace) -> int:
     if args.x != "time":
         cols = replace(cols, time=args.x)
     reports = _primary_reports(Path(args.results))
-    out = Path(args.out) if args.out else Path(args.results) / "figures"
+    out = validate.writable_dir("--out", Path(args.out) if args.out else Path(args.results) / "figures")
     log = not args.linear
     written = []
     for panel, r in runs.groupby("panel", sort=True):
@@ -161,7 +162,7 @@ def _na_gain(args: argparse.Namespace) -> int:
 
     fmts = parse_formats(args.formats)
     diffs = paired_differences(args.results)
-    out = Path(args.out) if args.out else Path(args.results) / "figures"
+    out = validate.writable_dir("--out", Path(args.out) if args.out else Path(args.results) / "figures")
     written = plots.save_figure(plots.na_gain_figure(diffs), out, "na_gain", formats=fmts)
     rows = []
     for key, g in diffs.groupby(["protocol", "dataset", "report", "na", "setting"], sort=False):
@@ -210,6 +211,10 @@ def _flatness(args: argparse.Namespace) -> int:
 
     fid = parse_fidelity(args.fidelity)
     fmts = parse_formats(args.formats)
+    for flag, value in (("--vmin", args.vmin), ("--vmax", args.vmax)):
+        if value is not None:
+            validate.number(flag, value)  # finite: NaN or inf would draw an empty or one-colour heatmap
+    out = validate.writable_dir("--out", args.out)  # before the tables load
     bench = nabench.load("nb201", args.data_dir)
     signal, test, spec = load_signal_and_test(bench, args.dataset, fid)
     idx = _resolve_arch(bench, args.arch, signal)  # before anything is written
@@ -226,7 +231,6 @@ def _flatness(args: argparse.Namespace) -> int:
         title=f"{spec.name}: {fid}-epoch signal, aggregate and flatness vs test accuracy (all 15,625 cells)",
         annotations=notes,
     )
-    out = Path(args.out)
     stem = f"flatness_{spec.name}_{fid}"
     written = plots.save_figure(fig, out, f"{stem}_hexbin", formats=fmts)
     grid = neighborhood_grid(signal, bench.order, idx)
@@ -246,6 +250,7 @@ def _correlations(args: argparse.Namespace) -> int:
     from nabench.analysis.flatness import STUDIES
 
     fmts = parse_formats(args.formats)
+    out = validate.writable_dir("--out", Path(args.out) if args.out else Path(args.tables))
     table = io.read_study_tables(args.tables)
     subsets = sorted(table["subset"].unique())
     if args.subset not in subsets:
@@ -262,6 +267,6 @@ def _correlations(args: argparse.Namespace) -> int:
         view, stat=args.stat, title=f"{args.stat.replace('_', ' ')} with 200-epoch test accuracy ({what})",
     )
     stem = f"flatness_correlations_{args.subset.replace('%', 'pct')}" + ("_dedup" if args.dedup else "")
-    written = plots.save_figure(fig, Path(args.out) if args.out else Path(args.tables), stem, formats=fmts)
+    written = plots.save_figure(fig, out, stem, formats=fmts)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -128,6 +128,26 @@ def _seeds(args: argparse.Namespace) -> list[int]:
     return [validate.seed("--seeds", s) for s in seeds]
 
 
+def _check_numbers(args: argparse.Namespace) -> None:
+    """The numeric flags and --out, checked before anything loads (NaN, negative or absurd values and an
+    unwritable folder are one-line errors)."""
+    from nabench import validate as v
+
+    for flag, value, lo, hi in (("--epochs", args.epochs, 1, v.MAX_EPOCHS),
+                                ("--batch-size", args.batch_size, 1, v.MAX_BATCH_SIZE),
+                                ("--workers", args.workers, 0, v.MAX_WORKERS), ("--eval-every", args.eval_every, 0, None),
+                                ("--channels", args.channels, 1, v.MAX_CHANNELS), ("--cells", args.cells, 1, v.MAX_CELLS),
+                                ("--top", args.top, 1, None)):
+        if value is not None:
+            v.integer(flag, value, minimum=lo, maximum=hi)
+    if args.lr is not None:
+        v.number("--lr", args.lr, minimum=0.0, strict_min=True, maximum=v.MAX_LR)
+    if args.data_seed is not None:
+        v.seed("--data-seed", args.data_seed)
+    if args.out is not None:
+        v.writable_dir("--out", args.out)  # before any dataset loads or network trains
+
+
 def _train(args: argparse.Namespace) -> int:
     from nabench import validate
     from nabench.errors import ConfigError
@@ -145,6 +165,7 @@ def _train(args: argparse.Namespace) -> int:
         raise ConfigError(f"missing {', '.join(missing)}; e.g. nabench train --arch 6111 --dataset cifar10 "
                           "--preset nb201-200")
     get_recipe(args.preset)
+    _check_numbers(args)
     pack = validate.integer("--pack", args.pack, minimum=1, maximum=1024)
     seeds = _seeds(args)
     from nabench.train.run import Network, RunConfig, run, run_many
