@@ -162,3 +162,12 @@ def test_interrupted_search_resumes_to_the_same_result(digits, tmp_path, algo):
     with pytest.raises(ConfigError, match="different settings.*seed"):
         run_oneshot(replace(cfg, seed=5), train, valid, num_classes=10, out=tmp_path / "other", log=lambda _: None)
     assert (tmp_path / "other" / "epochs.csv").read_text().count("\n") == 2
+
+
+def test_the_oneshot_runner_is_named_apart_from_the_tabular_loop():
+    """Issue 14.7: one run_search (the tabular loop); the one-shot search is run_oneshot."""
+    from nabench.oneshot import runner
+    from nabench.search import loop
+
+    assert callable(loop.run_search) and callable(runner.run_oneshot)
+    assert not hasattr(runner, "run_search")
