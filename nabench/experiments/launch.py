@@ -177,8 +177,9 @@ class SubmititLauncher:
                                f"{out / 'submitit'}); finished runs are kept: rerun the same command to resume")
         return 0
 
-    def in_flight(self, out: Path, log: Callable[[str], None]) -> set[str]:
-        """Run keys of earlier Slurm array elements that may still be writing (pending or running)."""
+    def in_flight(self, out: Path, log: Callable[[str], None], done: set[str] | frozenset[str] = frozenset()) -> set[str]:
+        """Keys of unfinished runs (not in ``done``) of earlier Slurm array elements that are still pending or
+        running, so they are not submitted twice."""
         if self.kind != "slurm" or not (out / LAUNCHES).exists():
             return set()
         submitit = _import_submitit()
@@ -190,8 +191,9 @@ class SubmititLauncher:
             handles[0].watcher.update()  # one sacct call for every recorded job
         for (job_id, keys), handle in zip(launches, handles):
             state = handle.watcher.get_state(job_id, mode="cache")
-            if state.split()[0].upper() in ACTIVE_STATES:
-                active.update(keys)
+            left = set(keys) - done
+            if left and state.split()[0].upper() in ACTIVE_STATES:
+                active.update(left)
                 jobs.append(job_id)
         if active:
             log(f"{len(active)} runs are still pending or running in Slurm job(s) {', '.join(sorted(jobs))}; they are "

@@ -135,7 +135,7 @@ def run_grid(grid: Grid, out: str | Path, *, bench: Any = None, data_dir: Any = 
     with ResultsStore(out) as store:
         old = store.check_manifest(cells, checksum)
         found = store.resume(wanted, checksum)
-        queued = (launcher.in_flight(out, log) if launcher is not None else set()) - set(found)
+        queued = launcher.in_flight(out, log, set(found)) if launcher is not None else set()
         index = {c.key: i for i, c in enumerate(grid.cells)}
         jobs = [(index[c], r, s) for c, r, s, k in wanted if k not in found and k not in queued]
         extra = {"nabench_version": __version__, "grid": {"name": grid.name, "runs": grid.runs, "seed": grid.seed},
