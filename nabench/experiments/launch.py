@@ -177,7 +177,8 @@ class SubmititLauncher:
                                f"{out / 'submitit'}); finished runs are kept: rerun the same command to resume")
         return 0
 
-    def in_flight(self, out: Path, log: Callable[[str], None], done: set[str] | frozenset[str] = frozenset()) -> set[str]:
+    def in_flight(self, out: Path, log: Callable[[str], None],
+                  done: set[str] | frozenset[str] = frozenset()) -> set[str]:
         """Keys of unfinished runs (not in ``done``) of earlier Slurm array elements that are still pending or
         running, so they are not submitted twice."""
         if self.kind != "slurm" or not (out / LAUNCHES).exists():
