@@ -154,3 +154,69 @@ def test_fidelity_text_is_plain_digits(text: str) -> None:
     with pytest.raises(ConfigError, match="fidelity"):
         check_fidelity(text)
     assert check_fidelity("hp=12") == 12 == parse_fidelity("12")
+
+
+# ---------------------------------------------------------------------------------- numeric flags and paths
+TRAIN = ["train", "--arch", "6111", "--preset", "nb201-200", "--dataset", "cifar10", "--epochs", "1"]
+ONESHOT = ["oneshot", "--space", "201", "--dataset", "cifar10", "--epochs", "1", "--device", "cpu"]
+ANALYZE = ["analyze", "flatness", "--dataset", "cifar10", "--fidelity", "12", "--no-figures", "--quiet"]
+PLOT = ["plot", "flatness", "--dataset", "cifar10", "--fidelity", "12", "--formats", "png"]
+
+#: (argv, regex the one error line must match); "FILE" is replaced by the path of an existing plain file
+FLAG_CASES: list[tuple[list[str], str]] = [
+    *[(TRAIN + ["--lr", v], "--lr must be") for v in ("nan", "-0.1", "inf", "0", "1e308")],
+    *[(TRAIN + [flag, v], f"{flag} must be an integer") for flag, v in (
+        ("--epochs", "0"), ("--epochs", "-1"), ("--epochs", "1000000000"), ("--batch-size", "0"),
+        ("--batch-size", "1000000000"), ("--workers", "-3"), ("--workers", "100000"), ("--eval-every", "-1"),
+        ("--channels", "0"), ("--channels", "1000000"), ("--cells", "0"), ("--data-seed", "-1"),
+        ("--seed", "-1"), ("--seed", str(2**70)), ("--pack", "1000000000"))],
+    (TRAIN + ["--out", "FILE/run"], "--out .* is a file, not a folder"),
+    (TRAIN + ["--out", "/proc/nabench-run"], "--out .* cannot be created"),
+    *[(ONESHOT + [flag, v], f"{flag} must") for flag, v in (
+        ("--lr", "nan"), ("--lr", "-0.1"), ("--lr", "inf"), ("--lr-min", "nan"), ("--lr-min", "-1"),
+        ("--momentum", "nan"), ("--momentum", "-1"), ("--weight-decay", "nan"), ("--weight-decay", "-1"),
+        ("--grad-clip", "inf"), ("--arch-lr", "nan"), ("--arch-lr", "-1"), ("--arch-weight-decay", "nan"),
+        ("--epsilon", "nan"), ("--epsilon", "-1"), ("--epsilon", "1"), ("--mass-fraction", "nan"),
+        ("--mass-fraction", "2"), ("--epochs", "0"), ("--epochs", "1000000000"), ("--seed", "-1"),
+        ("--seed", str(2**70)), ("--batch-size", "0"), ("--batch-size", "1000000000"), ("--channels", "0"),
+        ("--steps-per-epoch", "-1"), ("--workers", "-3"), ("--workers", "100000"), ("--na-chunk", "-1"))],
+    (ONESHOT + ["--out", "FILE/run"], "--out .* is a file, not a folder"),
+    (ANALYZE + ["--bootstrap", str(10**7)], "--bootstrap must be an integer <= 10000"),
+    (ANALYZE + ["--bootstrap", "-1"], "--bootstrap must be 0 or more"),
+    (ANALYZE + ["--seed", "-1"], "--seed must be an integer >= 0"),
+    (ANALYZE + ["--seed", str(2**70)], "--seed must be an integer <="),
+    (ANALYZE + ["--out", "FILE/x"], "--out .* is a file, not a folder"),
+    (PLOT + ["--vmin", "nan"], "--vmin must be a finite number"),
+    (PLOT + ["--vmax", "inf"], "--vmax must be a finite number"),
+    (PLOT + ["--out", "FILE/x"], "--out .* is a file, not a folder"),
+    (["data", "fetch", "--deadline", "nan"], "--deadline must be a finite number"),
+    (["data", "fetch", "--data-dir", "FILE/x", "--mirror", "MIRROR"], "--data-dir .* is a file, not a folder"),
+    (["data", "import", "MIRROR/nats_official_sample/NATS-tss-v1_0-3ffb9-simple", "--data-dir", "FILE/x"],
+     "--data-dir .* is a file, not a folder"),
+]
+
+
+def _case_id(case: tuple[list[str], str]) -> str:
+    argv = case[0]
+    return " ".join(argv[:1] + argv[-2:])
+
+
+@pytest.mark.parametrize("argv, message", FLAG_CASES, ids=[_case_id(c) for c in FLAG_CASES])
+def test_bad_flags_are_one_line_errors_and_write_nothing(tiny_data_dir: Path, mirror: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture, argv: list[str],
+                                                          message: str) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "a-file").write_text("x")
+    monkeypatch.chdir(work)
+    argv = [a.replace("FILE", str(work / "a-file")).replace("MIRROR", str(mirror)) for a in argv]
+    if argv[0] in ("train", "oneshot", "analyze", "plot") and "--out" not in argv:
+        argv += ["--out", str(work / "out")]
+    if "--data-dir" not in argv:
+        argv += ["--data-dir", str(tiny_data_dir)]
+    before = sorted(p.relative_to(work) for p in work.rglob("*"))
+    assert cli.main(argv) == 2
+    err = _one_line_error(capsys, argv[0])
+    assert re.search(message, err), err
+    assert sorted(p.relative_to(work) for p in work.rglob("*")) == before, "nothing may be written"

@@ -73,6 +73,7 @@ def _fetch(args: argparse.Namespace) -> int:
                 nb301.install(root, args.mirror, progress=not args.quiet)
             return 0
         print(f"repairing: {problems[0]}", file=sys.stderr)
+    validate.writable_dir("--data-dir", root)  # before anything downloads
     bench = build_from_upstream(root, args.mirror, optional=not args.no_optional, progress=not args.quiet,
                                 deadline=deadline)
     print(f"store written to {bench.path} (checksum {bench.checksum})")
@@ -80,9 +81,10 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from nabench import validate
     from nabench.tables import official
 
-    root = paths.data_dir(args.data_dir)
+    root = validate.writable_dir("--data-dir", paths.data_dir(args.data_dir))  # before anything is read
     result = official.import_path(args.path, root, force=args.force)
     print(result)
     return 0
