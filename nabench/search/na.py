@@ -126,25 +126,19 @@ class NeighborhoodScorer(Scorer):
         self._low_cost: dict[int, float] = {}
         self._low_reread = False
         self._plan: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._added: list[int] = []
+        self._all: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # history: every member of a cell (no k)
 
     # ------------------------------------------------------------------ reading
     def begin(self, budget: Any) -> None:
         super().begin(budget)
         self._low_reread = self.low_signal is not None and budget.charge == "every" and self.low_signal.mode != "mean"
 
-    def read(self, archs: list[int]) -> list[float]:
-        before = set(self._value)
-        out = super().read(archs)
-        self._added = [a for a in self._value if a not in before]
-        return out
-
     def forget_last(self) -> None:
         """Forget the cells the last :meth:`read` added (a step the loop discarded was never trained)."""
-        for a in self._added:
+        for a in self._new:
             self._value.pop(a, None)
             self._cost.pop(a, None)
-        self._added = []
+        self._new = []
 
     def read_low(self, archs: list[int]) -> list[float]:
         """Values of ``archs`` at the neighbor fidelity, with their own memory (same rules as :meth:`read`)."""
@@ -195,7 +189,9 @@ class NeighborhoodScorer(Scorer):
 
     def _history(self, arch: int) -> Evaluation:
         own = self.read([arch])[0]
-        idx, dist = nh.members_of(self.space, arch, replace(self.spec, k=None), self._rng)
+        if arch not in self._all:
+            self._all[arch] = nh.members_of(self.space, arch, replace(self.spec, k=None), self._rng)
+        idx, dist = self._all[arch]
         keep = np.array([m == arch or m in self._value for m in idx.tolist()], dtype=bool)
         if not keep.any():
             return Evaluation(own, own, [arch], (), 1)

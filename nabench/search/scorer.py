@@ -52,6 +52,7 @@ class Scorer:
         self._value: dict[int, float] = {}
         self._cost: dict[int, float] = {}
         self._reread = False
+        self._new: list[int] = []  # the archs the last read added to the memory
 
     @property
     def signal(self) -> Signal:
@@ -83,6 +84,7 @@ class Scorer:
         order, the rest from memory."""
         known = self._value
         fresh = sorted(set(archs)) if self._reread else sorted({a for a in archs if a not in known})
+        self._new = [a for a in fresh if a not in known]
         if fresh:
             values, costs = self._signal.evaluate(np.array(fresh, dtype=np.int64), self._rng)
             for a, v, c in zip(fresh, np.asarray(values, dtype=np.float64).tolist(),
