@@ -25,6 +25,11 @@ Hamming distances are products of one-hot rows (``d - A @ B.T``), so the kernel 
 the evaluated archs are kept as a list and a set (sparse per-run memory).
 
 The first ``n_init`` candidates are distinct uniformly random cells.
+
+Bounds (:data:`BOUNDS`, checked with :mod:`nabench.validate`): ``1 <= n_init <= 10,000`` and
+``1 <= n_parents <= 10,000`` (the GP is O(n^3) in the observations; no budget reaches these), ``0 <=
+n_random <= 100,000`` (a pool of 10^5 cells is about 100 MB of kernel entries per step at 150 observations;
+10^9 would exhaust memory).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import numpy as np
 from scipy import linalg
 from scipy.special import ndtr
 
+from nabench import validate
 from nabench.errors import ConfigError
 from nabench.search.base import Searcher
 from nabench.spaces.base import SearchSpace, onehot
@@ -40,6 +46,8 @@ from nabench.spaces.base import SearchSpace, onehot
 ACQUISITIONS: tuple[str, ...] = ("mutation", "exhaustive")
 _THETAS = np.array([0.5, 1.0, 2.0, 4.0, 8.0, 16.0])
 _NOISES = np.array([1e-4, 1e-2, 1e-1])
+#: hyperparameter -> (smallest, largest) accepted value (see the module docstring)
+BOUNDS: dict[str, tuple[int, int]] = {"n_init": (1, 10_000), "n_parents": (1, 10_000), "n_random": (0, 100_000)}
 
 
 class BayesOpt(Searcher):
@@ -50,10 +58,9 @@ class BayesOpt(Searcher):
     def __init__(self, space: SearchSpace, rng: np.random.Generator, n_init: int = 10, acquisition: str = "mutation",
                  n_parents: int = 10, n_random: int = 100) -> None:
         super().__init__(space, rng)
-        for label, v in (("n_init", n_init), ("n_parents", n_parents), ("n_random", n_random)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (0 if label == "n_random" else 1):
-                raise ConfigError(f"BO {label} must be a {'non-negative' if label == 'n_random' else 'positive'} "
-                                  f"integer, got {v!r}")
+        n_init, n_parents, n_random = (validate.integer(f"BO {k}", v, minimum=BOUNDS[k][0], maximum=BOUNDS[k][1])
+                                       for k, v in (("n_init", n_init), ("n_parents", n_parents),
+                                                    ("n_random", n_random)))
         if acquisition not in ACQUISITIONS:
             raise ConfigError(f"unknown BO acquisition {acquisition!r}; choose {' or '.join(ACQUISITIONS)}")
         if acquisition == "exhaustive" and not space.enumerable:

@@ -5,6 +5,9 @@ cycle samples ``tournament`` members uniformly *with replacement*, takes the bes
 first sampled on ties), mutates it by one edit (:meth:`SearchSpace.mutate <nabench.spaces.base.SearchSpace.mutate>`: one
 edge's op on NB201, one op or one input on DARTS), adds the child and removes the
 oldest member. NATS-Bench's defaults are population 10 and tournament 3.
+
+Bounds (:data:`BOUNDS`, checked with :mod:`nabench.validate`): population and tournament in 1..100,000
+(the population lives in memory and a tournament draws that many members per step).
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from collections import deque
 
 import numpy as np
 
-from nabench.errors import ConfigError
+from nabench import validate
 from nabench.search.base import Searcher
 from nabench.spaces.base import SearchSpace
+
+#: hyperparameter -> (smallest, largest) accepted value
+BOUNDS: dict[str, tuple[int, int]] = {"population": (1, 100_000), "tournament": (1, 100_000)}
 
 
 class RegularizedEvolution(Searcher):
@@ -25,11 +31,9 @@ class RegularizedEvolution(Searcher):
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, population: int = 10, tournament: int = 3) -> None:
         super().__init__(space, rng)
-        for label, v in (("population", population), ("tournament", tournament)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ConfigError(f"REA {label} must be a positive integer, got {v!r}")
-        self.population = int(population)
-        self.tournament = int(tournament)
+        self.population, self.tournament = (
+            validate.integer(f"REA {k}", v, minimum=BOUNDS[k][0], maximum=BOUNDS[k][1])
+            for k, v in (("population", population), ("tournament", tournament)))
         #: the living members, oldest first: ``(arch, score)``
         self.members: deque[tuple[int, float]] = deque()
 

@@ -9,15 +9,20 @@ random start; a restart draws ``n_init`` fresh cells too), so LS can start like 
 
 First-improvement (rather than evaluating the whole neighborhood and taking the best) spends fewer
 evaluations per move, which matters under budgets of ~100 evaluations.
+
+Bounds (:data:`BOUNDS`, checked with :mod:`nabench.validate`): ``1 <= n_init <= 100,000``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from nabench.errors import ConfigError
+from nabench import validate
 from nabench.search.base import Searcher
 from nabench.spaces.base import SearchSpace
+
+#: hyperparameter -> (smallest, largest) accepted value
+BOUNDS: dict[str, tuple[int, int]] = {"n_init": (1, 100_000)}
 
 
 class LocalSearch(Searcher):
@@ -27,9 +32,7 @@ class LocalSearch(Searcher):
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, n_init: int = 1) -> None:
         super().__init__(space, rng)
-        if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
-            raise ConfigError(f"LS n_init must be a positive integer, got {n_init!r}")
-        self.n_init = int(n_init)
+        self.n_init = validate.integer("LS n_init", n_init, minimum=BOUNDS["n_init"][0], maximum=BOUNDS["n_init"][1])
         self.known: dict[int, float] = {}
         self.current: tuple[int, float] | None = None
         self._queue: list[int] = []

@@ -20,6 +20,7 @@ Decisions: a sampler may propose an arch it has already seen; it is told the sam
 loop charges the repeat nothing, as for every searcher. TPE and GP start with ``n_startup_trials=10``
 random trials (Optuna's default, and nabench BO's ``n_init``). Optuna logs every trial at INFO level;
 the first study lowers Optuna's logger to WARNING (Optuna offers no per-study switch).
+``n_startup_trials`` is bounded to 0..:data:`MAX_STARTUP_TRIALS` (100,000), as the other searchers' sizes.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from nabench.errors import ConfigError
 from nabench.search.base import Searcher
 from nabench.spaces.base import SearchSpace
 
+#: Largest ``n_startup_trials`` of the TPE and GP samplers.
+MAX_STARTUP_TRIALS = 100_000
 INSTALL_HINT = 'pip install "nabench[optuna]"'
 
 
@@ -112,7 +115,8 @@ class OptunaTPE(OptunaSearcher):
     def __init__(self, space: SearchSpace, rng: np.random.Generator, n_startup_trials: int = 10,
                  multivariate: bool = False) -> None:
         Searcher.__init__(self, space, rng)
-        self.n_startup_trials = validate.integer("optuna-tpe n_startup_trials", n_startup_trials, minimum=0)
+        self.n_startup_trials = validate.integer("optuna-tpe n_startup_trials", n_startup_trials, minimum=0,
+                                                 maximum=MAX_STARTUP_TRIALS)
         self.multivariate = validate.boolean("optuna-tpe multivariate", multivariate)
         optuna = _optuna()
         self._start(optuna.samplers.TPESampler, {"n_startup_trials": n_startup_trials, "multivariate": multivariate})
@@ -125,7 +129,8 @@ class OptunaGP(OptunaSearcher):
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, n_startup_trials: int = 10) -> None:
         Searcher.__init__(self, space, rng)
-        self.n_startup_trials = validate.integer("optuna-gp n_startup_trials", n_startup_trials, minimum=0)
+        self.n_startup_trials = validate.integer("optuna-gp n_startup_trials", n_startup_trials, minimum=0,
+                                                 maximum=MAX_STARTUP_TRIALS)
         optuna = _optuna()
         try:
             import torch  # noqa: F401  (GPSampler imports it lazily; fail here with the fix instead)

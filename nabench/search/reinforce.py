@@ -14,13 +14,16 @@ The gradient of that loss is ``-(onehot(arch) - softmax(theta)) * advantage`` pe
 needs no autograd; it is written with numpy to keep :mod:`nabench.search` importable without torch.
 The learning rate defaults to 0.01, the value of NATS-Bench's scripts and the smallest of
 NAS-Bench-201's grid (0.01..0.5).
+
+Bounds (checked with :mod:`nabench.validate`): ``0 < lr <= MAX_LR`` (100; larger steps overflow the
+logits), ``0 <= momentum < 1``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from nabench.errors import ConfigError
+from nabench import validate
 from nabench.search.base import Searcher
 from nabench.spaces.base import SearchSpace
 
@@ -32,10 +35,8 @@ class Reinforce(Searcher):
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, lr: float = 0.01, momentum: float = 0.9) -> None:
         super().__init__(space, rng)
-        if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0:
-            raise ConfigError(f"REINFORCE lr must be a positive number, got {lr!r}")
-        if not isinstance(momentum, (int, float)) or isinstance(momentum, bool) or not 0 <= momentum < 1:
-            raise ConfigError(f"REINFORCE momentum must lie in [0, 1), got {momentum!r}")
+        lr = validate.number("REINFORCE lr", lr, minimum=0.0, strict_min=True, maximum=validate.MAX_LR)
+        momentum = validate.number("REINFORCE momentum", momentum, minimum=0.0, maximum=1.0, strict_max=True)
         self.lr, self.momentum = float(lr), float(momentum)
         cards = np.asarray(space.cardinalities, dtype=np.int64)
         self._cards = cards
