@@ -24,7 +24,7 @@ import importlib
 import sys
 from typing import Any, NoReturn, Sequence
 
-from nabench import __version__
+from nabench import __version__, validate
 from nabench.errors import NabenchError
 
 #: Subcommand name -> module registering it, in the order ``nabench --help`` lists them.
@@ -45,9 +45,33 @@ ALIASES: dict[str, tuple[str, ...]] = {"oneshot": ("search",)}
 TORCH_HINT = 'pip install "nabench[torch]"'
 
 
+def _plain_int(text: str) -> int:
+    """``type=int`` of every nabench flag: plain ASCII digits (:func:`nabench.validate.int_string`), so
+    ``--seed ٣``, ``--runs 1_000`` or ``--workers " 4"`` are usage errors, not 3, 1000 and 4."""
+    try:
+        return validate.int_string("value", text, signed=True)
+    except NabenchError:
+        raise ValueError(text) from None
+
+
+def _plain_float(text: str) -> float:
+    """``type=float`` of every nabench flag: a plain ASCII number (:func:`nabench.validate.float_string`)."""
+    try:
+        return validate.float_string("value", text)
+    except NabenchError:
+        raise ValueError(text) from None
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line (exit 2), like every other nabench error;
-    subcommand parsers inherit the class."""
+    subcommand parsers inherit the class. Flags declared ``type=int`` / ``type=float`` are read by
+    :func:`_plain_int` / :func:`_plain_float` (argparse's type registry), so every integer and number typed
+    on the command line goes through the one check of :mod:`nabench.validate`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("type", int, _plain_int)
+        self.register("type", float, _plain_float)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

@@ -46,6 +46,8 @@ MAX_INT_DIGITS = 40
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _INT_STRING = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_FLOAT_STRING = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)",
+                           re.ASCII | re.IGNORECASE)
 
 
 def brief(value: Any, limit: int = 60) -> str:
@@ -112,6 +114,18 @@ def int_string(where: str, text: Any, *, minimum: int | None = None, maximum: in
         hi = "" if maximum is None else maximum
         raise ConfigError(f"{where} {v} is out of range; it must lie in {lo}..{hi}")
     return v
+
+
+def float_string(where: str, text: Any) -> float:
+    """The ``float`` a plain ASCII decimal number string writes (``0.025``, ``1e-3``, ``-5``; ``nan`` and ``inf``
+    are read, for :func:`number` to refuse with a clear message). ``float()`` alone also takes Unicode digits
+    (``float("١.٥") == 1.5``), underscores and surrounding whitespace."""
+    if not isinstance(text, str):
+        raise ConfigError(f"{where} must be a number written as text, got {brief(text)} ({type(text).__name__})")
+    if len(text) > 2 * MAX_INT_DIGITS or not text.isascii() or not _FLOAT_STRING.fullmatch(text):
+        raise ConfigError(f"{where} must be a plain decimal number (digits 0-9, '.', an exponent like 1e-3), "
+                          f"got {brief(text)}")
+    return float(text)
 
 
 def positive(where: str, value: Any) -> float:

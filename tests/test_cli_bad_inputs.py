@@ -25,11 +25,19 @@ HUGE = "9" * 5000
 ODD_INTEGERS: list[str] = ["٦١١١", "²", "０", "1_000", "1 000", "1e3", "0x10", "5.0", "++5", "-", HUGE]
 
 
+def _main(argv: list[str]) -> int:
+    """``nabench ARGV`` in-process; a usage error (argparse's exit) gives its exit code like any error."""
+    try:
+        return cli.main(argv)
+    except SystemExit as e:
+        return int(e.code)
+
+
 def _one_line_error(capsys: pytest.CaptureFixture, command: str) -> str:
     captured = capsys.readouterr()
     err = captured.err
     assert "Traceback" not in err and err.count("\n") == 1, err
-    assert err.startswith(f"nabench {command}: error:"), err
+    assert err.startswith(f"nabench {command}") and ": error: " in err.split("\n")[0], err
     return err
 
 
@@ -220,3 +228,41 @@ def test_bad_flags_are_one_line_errors_and_write_nothing(tiny_data_dir: Path, mi
     err = _one_line_error(capsys, argv[0])
     assert re.search(message, err), err
     assert sorted(p.relative_to(work) for p in work.rglob("*")) == before, "nothing may be written"
+
+
+#: (subcommand argv, an integer flag, a float flag) of every subcommand that has both kinds
+NUMERIC_FLAGS: list[tuple[list[str], str, str | None]] = [
+    (["run", "--searcher", "rs"], "--runs", "--budget"),
+    (TRAIN, "--seed", "--lr"),
+    (ONESHOT, "--seed", "--lr"),
+    (ANALYZE, "--bootstrap", None),
+    (["plot", "curves", "results"], "--points", None),
+    (PLOT, "--fidelity", "--vmin"),
+]
+
+
+@pytest.mark.parametrize("text", ["٣", "²", "1_0", " 3", "3 ", "0x10", "1e3", HUGE])
+@pytest.mark.parametrize("argv, int_flag, float_flag", NUMERIC_FLAGS, ids=lambda v: v[0] if isinstance(v, list) else v)
+def test_numeric_flags_take_plain_ascii_text_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture, argv: list[str], int_flag: str,
+                                                   float_flag: str | None, text: str) -> None:
+    """argparse's ``type=int`` / ``type=float`` would read ``"٣"`` as 3 and ``"1_0"`` as 10: every flag of every
+    subcommand goes through :func:`nabench.validate.int_string` / :func:`~nabench.validate.float_string`."""
+    monkeypatch.chdir(tmp_path)
+    for flag in filter(None, (int_flag, float_flag)):
+        if flag == "--fidelity" or (flag == float_flag and text in ("1e3",)):
+            continue  # --fidelity is text checked by parse_fidelity (tested above); 1e3 is a plain float
+        assert _main([*argv, flag, text, "--data-dir", str(tmp_path / "none")]) == 2
+        err = _one_line_error(capsys, argv[0])
+        assert re.search(rf"argument {flag}: invalid (int|float) value", err), err
+    assert not any(tmp_path.iterdir())
+
+
+def test_plain_numbers_still_parse() -> None:
+    from nabench.cli import build_parser
+
+    args = build_parser("run").parse_args(["run", "--runs", "007", "--seed", "-1", "--budget", "1.5e4"])
+    assert (args.runs, args.seed, args.budget) == (7, -1, 15000.0)
+    assert validate.float_string("x", "nan") != validate.float_string("x", "nan")  # read, for number() to refuse
+    with pytest.raises(ConfigError):
+        validate.float_string("x", "١.٥")
