@@ -85,7 +85,9 @@ def main() -> None:
                 for cost_model in ("train", "train+eval"):
                     add(name, {}, sigma, cost_model, "drop", charge)
             add(name, {}, 0.0, "train", "keep", charge)
-        for lr in (0.001, 0.01, 0.02, 0.1, 0.2, 0.5):
+        # the learning-rate sweep under the official rule only: under "once" a collapsed policy (lr >= 0.2)
+        # repeats one cell for free until max_steps, which takes long and says nothing new
+        for lr in (0.001, 0.01, 0.02, 0.1, 0.2, 0.5) if charge == "every" else (0.01, 0.1):
             add("reinforce", {"lr": lr}, 0.0, "train", "drop", charge)
         add("reinforce", {"lr": 0.01}, 0.25, "train+eval", "drop", charge)
     pd.DataFrame(rows).to_csv(HERE / "sensitivity.csv", index=False, float_format="%.4f")
