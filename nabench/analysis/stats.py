@@ -33,7 +33,6 @@ Decisions (the issue leaves them open):
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from typing import Any, Mapping, Sequence
 
@@ -43,6 +42,7 @@ from scipy import stats
 
 from nabench.analysis.bootstrap import PairPlan, TargetPlan, resample_counts
 from nabench.errors import ConfigError
+from nabench.resources import available_cpus
 
 #: Decimals at which values are compared before ranking (see the module notes).
 DECIMALS = 6
@@ -123,7 +123,7 @@ def bootstrap_correlations(
     taus, rhos = np.empty((k, b)), np.empty((k, b))
     step = max(1, _BATCH_CELLS // max(1, y.size))
     target = TargetPlan.build(y)
-    n_workers = max(1, min(k, workers if workers is not None else min(2, os.cpu_count() or 1)))
+    n_workers = max(1, min(k, workers if workers is not None else min(2, available_cpus())))
     # one BLAS thread: the matmuls are small and batched, and nested BLAS threads only contend;
     # predictors run in parallel threads instead (numpy releases the GIL in the array passes)
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_workers) as pool:

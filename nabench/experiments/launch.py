@@ -22,7 +22,7 @@ grid's order), so each element gets a similar mix of slow (BO) and fast (RS) sea
 Decisions: an element re-opens the benchmark from its store path (on the shared file system) and
 refuses to run unless its checksum is the submitter's; benchmarks without a store path (the test
 suite's synthetic one) travel pickled. Worker counts follow :func:`available_cpus`, never
-``os.cpu_count()``, which oversubscribes a Slurm or cgroup allocation.
+``os.cpu_count()``, which oversubscribes a Slurm or cgroup allocation (:mod:`nabench.resources`).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from typing import Any, Callable, Mapping
 
 from nabench import validate
 from nabench.errors import ConfigError, IntegrityError, NabenchError
+from nabench.resources import available_cpus
 
 LAUNCHERS: tuple[str, ...] = ("local", "submitit-local", "slurm")
 LAUNCHES = "launches.json"
@@ -63,19 +64,6 @@ def check_options(where: str, table: Mapping[str, Any]) -> dict[str, Any]:
     """The checked ``[launcher]`` options (unknown keys and wrong types are refused)."""
     t = validate.table(where, table, OPTION_CHECKS)
     return {k: OPTION_CHECKS[k](f"{k} in {where}", v) for k, v in t.items()}
-
-
-def available_cpus() -> int:
-    """CPUs this process may use: its affinity mask (cgroups, ``taskset``), capped by Slurm's
-    ``SLURM_CPUS_PER_TASK`` inside a Slurm job."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        n = os.cpu_count() or 1
-    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
-    if slurm.isdigit() and int(slurm) > 0:
-        n = min(n, int(slurm))
-    return max(1, n)
 
 
 def default_workers(total_runs: int) -> int:

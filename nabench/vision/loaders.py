@@ -28,6 +28,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from nabench.errors import ConfigError
+from nabench.resources import available_cpus
 
 
 class SeededSampler(DistributedSampler):
@@ -71,10 +72,7 @@ class SeededSampler(DistributedSampler):
 
 def default_workers() -> int:
     """Loader workers per process: the CPUs this process may use, split over local ranks, at most 8."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cpus = os.cpu_count() or 1
+    cpus = available_cpus()
     local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     return max(0, min(8, cpus // max(1, local) - 1))
 
