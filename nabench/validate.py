@@ -108,12 +108,7 @@ def int_string(where: str, text: Any, *, minimum: int | None = None, maximum: in
                           f"no spaces, '_', '.' or exponent), got {brief(text)}")
     if text[0] in "+-" and not signed:
         raise ConfigError(f"{where} takes no sign, got {brief(text)}; write the digits alone")
-    v = int(text)
-    if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
-        lo = "" if minimum is None else minimum
-        hi = "" if maximum is None else maximum
-        raise ConfigError(f"{where} {v} is out of range; it must lie in {lo}..{hi}")
-    return v
+    return integer(where, int(text), minimum=minimum, maximum=maximum)
 
 
 def float_string(where: str, text: Any) -> float:

@@ -56,7 +56,7 @@ def test_int_string_reads_plain_digits(text: str, signed: bool, value: int) -> N
 
 
 def test_int_string_range_and_type() -> None:
-    with pytest.raises(ConfigError, match="out of range; it must lie in 0..9"):
+    with pytest.raises(ConfigError, match="--n must be an integer <= 9, got 10"):
         validate.int_string("--n", "10", minimum=0, maximum=9)
     with pytest.raises(ConfigError, match="written as text"):
         validate.int_string("--n", 5)
@@ -150,6 +150,13 @@ def test_plot_arch_goes_through_the_one_parser(tiny_bench, text: str) -> None:
     with pytest.raises(ConfigError, match="neither an index|out of range"):
         _resolve_arch(tiny_bench, text, None)
     assert _resolve_arch(tiny_bench, "6111", None) == 6111
+
+
+@pytest.mark.parametrize("text", ["٩٨", "9_8", "98.0", "+98", " 98x"])
+def test_nb301_fidelity_text_is_plain_digits(data_dir: Path, capsys: pytest.CaptureFixture, text: str) -> None:
+    argv = ["query", "--space", "301", "darts-v2", "--fidelity", text, "--data-dir", str(data_dir)]
+    assert cli.main(argv) == 2
+    assert "NB301 fidelity" in _one_line_error(capsys, "query")
 
 
 @pytest.mark.parametrize("text", ["١٢", "1_2", "+12", " 12x"])

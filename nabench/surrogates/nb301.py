@@ -146,11 +146,10 @@ class NB301Benchmark:
         if split != SPLIT:
             raise ConfigError(f"the NAS-Bench-301 surrogate has one split, 'valid' (it predicts validation accuracy; "
                               f"there is no test split), got {split!r}")
-        try:
-            f = int(str(fidelity).removeprefix("hp=")) if isinstance(fidelity, str) else fidelity
-        except ValueError:
-            f = fidelity
-        return DATASET, SPLIT, validate.integer("NB301 fidelity (epoch)", f, minimum=1, maximum=NB301_EPOCHS)
+        if isinstance(fidelity, str):  # the CLI's "98" or "hp=98": plain ASCII digits only
+            return DATASET, SPLIT, validate.int_string("NB301 fidelity (epoch)", fidelity.removeprefix("hp="),
+                                                       minimum=1, maximum=NB301_EPOCHS)
+        return DATASET, SPLIT, validate.integer("NB301 fidelity (epoch)", fidelity, minimum=1, maximum=NB301_EPOCHS)
 
     def _run(self, x_cat: np.ndarray, epoch: int) -> np.ndarray:
         if self._session is None:
