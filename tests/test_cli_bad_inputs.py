@@ -107,6 +107,11 @@ def test_darts_arch_parser_refuses(text: str) -> None:
     assert "\n" not in str(e.value)
 
 
+def test_darts_config_nested_too_deep_is_refused() -> None:
+    with pytest.raises(ConfigError, match="nested far deeper"):
+        darts.DartsSpace().parse('{"a": [' + "[" * 5000 + "]" * 5000 + "]}")
+
+
 def test_darts_arch_parser_reads_a_code() -> None:
     space = darts.DartsSpace()
     code = space.parse("darts-v2")

@@ -431,7 +431,10 @@ class DartsSpace:
                 try:
                     doc = json.loads(s)
                 except json.JSONDecodeError as e:
-                    raise GenotypeError(f"cannot read the NB301 configuration {value!r}: {e}") from None
+                    raise GenotypeError(f"cannot read the NB301 configuration {checks.brief(value)}: {e}") from None
+                except RecursionError:
+                    raise GenotypeError(f"the NB301 configuration {checks.brief(value)} is nested far deeper than a "
+                                        "configuration (a flat JSON object)") from None
                 if not isinstance(doc, dict):
                     raise GenotypeError("an NB301 configuration must be a JSON object")
                 return self.from_config(doc)
