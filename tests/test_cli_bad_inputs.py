@@ -278,3 +278,13 @@ def test_plain_numbers_still_parse() -> None:
     assert validate.float_string("x", "nan") != validate.float_string("x", "nan")  # read, for number() to refuse
     with pytest.raises(ConfigError):
         validate.float_string("x", "١.٥")
+
+
+@pytest.mark.parametrize("text", ["searchers = " + "[" * 3000 + "]" * 3000, "a = " + "{b = " * 3000 + "1" + "}" * 3000])
+def test_grid_file_nested_too_deep_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, text: str) -> None:
+    """tomllib recurses per nesting level: a deep file would end in a RecursionError traceback."""
+    grid = tmp_path / "deep.toml"
+    grid.write_text(text)
+    assert cli.main(["run", "--config", str(grid), "--out", str(tmp_path / "out")]) == 2
+    assert "nests tables or arrays far deeper" in _one_line_error(capsys, "run")
+    assert not (tmp_path / "out").exists()

@@ -256,4 +256,7 @@ def load_grid(path: str | Path) -> Grid:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{path} nests tables or arrays far deeper than a grid file does; is it the right file?") \
+            from None
     return grid_from_dict(doc, str(path))
