@@ -24,6 +24,9 @@ Decisions the issue leaves open, and why:
 * **Sampling.** ``k`` draws ``k`` neighbors per architecture uniformly without replacement from
   the Generator passed in (the center, when included, is always kept and not counted in ``k``);
   with fewer than ``k`` valid neighbors (after deduplication) all of them are used.
+  Users write the whole neighborhood as ``k = "all"`` (TOML) or ``--k all`` (``nabench run`` and
+  ``nabench oneshot``); ``0`` means the same (the one-shot CLI's older spelling); :func:`check_k` reads
+  both into ``None``, the spec's "all neighbors".
 * **Deduplication** keeps one neighbor per isomorphism class (canonical ids) and drops neighbors
   isomorphic to the center. The kept representative is the one nearest to the center, ties broken
   by the smallest official index, so the choice does not depend on table layout.
@@ -49,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from nabench.errors import ConfigError
+from nabench import validate
 from itertools import combinations
 from math import comb
 
@@ -60,6 +64,29 @@ RADII: tuple[int, ...] = (1, 2)
 #: mirrors here ("max" loss is the worst case, as "min" accuracy). NA-DARTS' settings
 #: (:class:`nabench.oneshot.config.Neighborhood`) carry this spec's field names and meanings.
 LOSS_AGGREGATES: dict[str, str] = {"mean": "mean", "max": "min", "median": "median"}
+
+
+#: How a user asks for the whole neighborhood rather than ``k`` sampled neighbors (``0`` means the same).
+K_ALL = "all"
+
+
+def check_k(where: str, value: Any, *, text: bool = False) -> int | None:
+    """``k`` as a setting, flag or API gives it -> the number of neighbors sampled, or ``None`` for all.
+
+    Accepted: an integer ``>= 1``; ``"all"`` or ``0`` for the whole neighborhood; ``None`` (all). With
+    ``text=True`` (a CLI flag) a plain decimal string is read as the integer it writes.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() == K_ALL:
+        return None
+    try:
+        v = validate.int_string(where, value, minimum=0) if text and isinstance(value, str) else \
+            validate.integer(where, value, minimum=0)
+    except ConfigError:
+        raise ConfigError(f"{where} must be a number of neighbors sampled per cell (>= 1), or {K_ALL!r} (or 0) "
+                          f"for the whole neighborhood, got {validate.brief(value)}") from None
+    return None if v == 0 else v
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     na.add_argument("--radius", type=int, default=hood.radius,
                     help=f"neighbors within this many edits (a ball; default {hood.radius})")
     na.add_argument("--exact", action="store_true", help="only the neighbors at distance exactly --radius")
-    na.add_argument("--k", "--neighbors", dest="k", type=int, default=hood.k,
-                    help=f"neighbors sampled per alpha step, 0 = the whole neighborhood (default {hood.k})")
+    na.add_argument("--k", "--neighbors", dest="k", default=hood.k,
+                    help=f"neighbors sampled per alpha step, or 'all' (also 0) for the whole neighborhood, as nabench "
+                         f"run spells it (default {hood.k})")
     na.add_argument("--mass-fraction", type=float, default=hood.fraction,
                     help=f"share of the way to each neighbor the relaxed neighbor moves (default {hood.fraction})")
     na.add_argument("--no-self", "--no-center", dest="no_self", action="store_true",
@@ -103,10 +104,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace):
+    from nabench.neighborhood import check_k
     from nabench.oneshot.config import Neighborhood, SearchConfig
 
-    hood = Neighborhood(radius=args.radius, include_self=not args.no_self, k=args.k or None, agg=args.agg,
-                        exact=args.exact, fraction=args.mass_fraction)
+    hood = Neighborhood(radius=args.radius, include_self=not args.no_self, k=check_k("--k", args.k, text=True),
+                        agg=args.agg, exact=args.exact, fraction=args.mass_fraction)
     return SearchConfig(
         space=args.space, algo=args.algo, dataset=args.dataset, epochs=args.epochs, seed=args.seed,
         batch_size=args.batch_size, lr=args.lr, lr_min=args.lr_min, momentum=args.momentum,

@@ -75,7 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--agg", help="mean (default), median, min, quantile or weighted")
     n.add_argument("--q", type=float, help="quantile for --agg quantile")
     n.add_argument("--decay", type=float, help="weight decay**d for --agg weighted (default 0.5)")
-    n.add_argument("--k", type=int, help="sample k neighbors per candidate (default: all)")
+    n.add_argument("--k", help="sample k neighbors per candidate, or 'all' (also 0) for the whole neighborhood "
+                               "(default: all; the nb301 presets sample 8 of 120)")
     n.add_argument("--dedup", action="store_true", default=None, help="drop isomorphic duplicates")
     n.add_argument("--no-self", action="store_true", default=None, help="leave the candidate itself out")
     n.add_argument("--exact", action="store_true", default=None, help="only cells at distance exactly --radius")
@@ -127,7 +128,7 @@ def _parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"--param {item!r} must look like SEARCHER.NAME=VALUE, e.g. rea.population=20")
         try:
             parsed = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # not JSON: the text itself
             parsed = value
         out.setdefault(searcher.strip().lower(), {})[param.strip()] = parsed
     return out
@@ -172,6 +173,7 @@ def benchmark_of(args: argparse.Namespace) -> str:
 def grid_from_args(args: argparse.Namespace) -> Any:
     """The grid described by the command line (or the --config file)."""
     from nabench.experiments.config import grid_from_dict, load_grid
+    from nabench.neighborhood import K_ALL, check_k
     from nabench.search.protocols import BENCHMARK_PROTOCOLS
 
     if args.config:
@@ -193,9 +195,11 @@ def grid_from_args(args: argparse.Namespace) -> Any:
         if getattr(args, key) is not None:
             setting[key] = getattr(args, key)
     nb: dict[str, Any] = {}
-    for key in ("radius", "agg", "q", "decay", "k", "dedup", "exact", "accounting"):
+    for key in ("radius", "agg", "q", "decay", "dedup", "exact", "accounting"):
         if getattr(args, key) is not None:
             nb[key] = getattr(args, key)
+    if args.k is not None:
+        nb["k"] = check_k("--k", args.k, text=True) or K_ALL
     for flag, key in NA_FLAGS.items():
         if getattr(args, flag) is not None:
             nb[key] = getattr(args, flag)

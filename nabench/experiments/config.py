@@ -44,7 +44,7 @@ from typing import Any, Callable, Mapping
 
 from nabench import validate
 from nabench.errors import ConfigError
-from nabench.neighborhood import NeighborhoodSpec
+from nabench.neighborhood import NeighborhoodSpec, check_k
 from nabench.search import registry
 from nabench.search.budget import CHARGE_RULES, CROSSING_RULES
 from nabench.search.protocols import Task, make_task
@@ -77,7 +77,7 @@ _SETTING_CHECKS: dict[str, Callable[[str, Any], Any]] = {
 #: How each key of a neighborhood table is checked.
 _NEIGHBORHOOD_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "radius": validate.integer, "include_self": validate.boolean,
-    "k": lambda w, v: None if v is None else validate.integer(w, v, minimum=1),
+    "k": check_k,
     "agg": validate.string, "q": validate.number, "decay": validate.number, "dedup": validate.boolean,
     "exact": validate.boolean, "accounting": lambda w, v: validate.choice(w, v, ACCOUNTING),
     "mode": lambda w, v: validate.choice(w, v, NA_MODES),

@@ -54,7 +54,8 @@ REA population 10, tournament 3 and REINFORCE lr 0.01, as on NB201. NA searchers
 candidate's 120 radius-1 neighbors by default (:attr:`Task.neighborhood_defaults`; a setting's
 ``neighborhood`` table overrides it): a whole neighborhood is 121 evaluations, more than the 100-query
 budget, so full NA could not evaluate even one candidate; with ``k = 8`` a candidate costs at most 9
-queries (about 11 candidates in 100 queries).
+queries (about 11 candidates in 100 queries). Ask for the whole neighborhood with ``k = "all"`` in a
+setting's ``neighborhood`` table or ``--k all`` on the command line (``0`` means the same).
 
 Every field can be overridden (budget limit, crossing rule, charging rule, fidelity, signal mode).
 """
