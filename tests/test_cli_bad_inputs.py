@@ -288,3 +288,31 @@ def test_grid_file_nested_too_deep_is_one_line(tmp_path: Path, capsys: pytest.Ca
     assert cli.main(["run", "--config", str(grid), "--out", str(tmp_path / "out")]) == 2
     assert "nests tables or arrays far deeper" in _one_line_error(capsys, "run")
     assert not (tmp_path / "out").exists()
+
+
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("where", ["manifest.json", "runs.jsonl"])
+def test_results_folder_json_nested_too_deep_is_one_line(data_dir: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture, where: str) -> None:
+    """json recurses per nesting level: a damaged results file nested 10^5 deep must not end in a traceback."""
+    out = tmp_path / "out"
+    argv = ["run", "--searcher", "rs", "--runs", "1", "--out", str(out), "--data-dir", str(data_dir)]
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    target = out / where
+    target.write_text(DEEP_JSON if where == "manifest.json" else target.read_text() + DEEP_JSON + "\n")
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert cli.main(argv[:4] + ["2"] + argv[5:]) == 2
+    err = _one_line_error(capsys, "run")
+    assert where in err and "recursion" in err, err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before, "nothing may change"
+
+
+def test_param_nested_too_deep_is_one_line(tiny_data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    argv = ["run", "--searcher", "rea", "--runs", "1", "--param", "rea.population=" + "[" * 5000 + "]" * 5000,
+            "--out", str(tmp_path / "out"), "--data-dir", str(tiny_data_dir)]
+    assert cli.main(argv) == 2
+    assert "population" in _one_line_error(capsys, "run")
+    assert not (tmp_path / "out").exists()

@@ -170,7 +170,7 @@ class ResultsStore:
         fix = "restore it, delete it (run keys in the logs still protect the finished runs) or use a new --out folder"
         try:
             doc = json.loads(p.read_bytes().decode("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
             raise IntegrityError(f"{p} is not a readable JSON manifest ({e}); {fix}") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("cells", {}), dict) or not isinstance(
                 doc.get("bench_checksum", ""), str):
@@ -231,7 +231,7 @@ class ResultsStore:
                         break
                     try:
                         rec = json.loads(line)
-                    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
                         raise IntegrityError(f"{p} line {n} is corrupt ({e}); remove that line (its run is redone) "
                                              "or use a new --out folder") from None
                     rec = check_record(rec, f"{p} line {n}")
