@@ -217,12 +217,16 @@ def writable_dir(where: str, path: Any) -> Path:
     import tempfile
 
     p = Path(string(where, path) if not isinstance(path, os.PathLike) else path)
-    if p.exists() and not p.is_dir():
-        raise ConfigError(f"{where} {p} exists and is not a folder; pick another {where}")
-    probe_in = p
-    while not probe_in.exists():
-        probe_in = probe_in.parent
-    if not probe_in.is_dir():
+    try:
+        if p.exists() and not p.is_dir():
+            raise ConfigError(f"{where} {p} exists and is not a folder; pick another {where}")
+        probe_in = p
+        while not probe_in.exists():
+            probe_in = probe_in.parent
+        probe_is_dir = probe_in.is_dir()
+    except OSError as e:  # exists() raises for EACCES: a place this user may not look into
+        raise ConfigError(f"{where} {p} cannot be checked ({e.strerror}); pick another {where}") from None
+    if not probe_is_dir:
         raise ConfigError(f"{where} {p} cannot be created: {probe_in} is a file, not a folder; pick another {where}")
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".nabench-probe-", dir=probe_in))

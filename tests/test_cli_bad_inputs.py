@@ -316,3 +316,38 @@ def test_param_nested_too_deep_is_one_line(tiny_data_dir: Path, tmp_path: Path, 
     assert cli.main(argv) == 2
     assert "population" in _one_line_error(capsys, "run")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture()
+def locked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder this user may not look into: stat() of it and below it raises EACCES (as /proc/1/root does in a
+    container, or another user's folder for a non-root user; root passes permission bits, so it is simulated)."""
+    import os
+    import pathlib
+
+    root = tmp_path / "locked"
+    root.mkdir()
+    real_stat = pathlib.Path.stat
+
+    def stat(self, *args, **kwargs):
+        if str(self) == str(root) or str(self).startswith(str(root) + os.sep):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "stat", stat)
+    return root
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["query", "5", "--dataset", "cifar10", "--split", "ori-test", "--fidelity", "200"], "cannot look into the store"),
+    (["data", "fetch", "--mirror", "MIRROR"], "--data-dir .* cannot be checked"),
+    (["data", "verify"], "problem"),
+    (["train", "--arch", "5", "--dataset", "cifar10", "--preset", "nb201-200", "--out", "LOCKED/run"],
+     "--out .* cannot be checked"),
+])
+def test_a_folder_that_cannot_be_looked_into_is_one_line(locked: Path, mirror: Path, capsys: pytest.CaptureFixture,
+                                                         argv: list[str], message: str) -> None:
+    argv = [a.replace("MIRROR", str(mirror)).replace("LOCKED", str(locked)) for a in argv]
+    assert cli.main([*argv, "--data-dir", str(locked)]) == 2
+    assert re.search(message, _one_line_error(capsys, argv[0])), message
+    assert not any(locked.iterdir())

@@ -12,6 +12,8 @@ from nabench.commands.common import add_data_dir
 from nabench.tables import BENCHMARKS, paths
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from nabench.tables.store import Store
 
 
@@ -56,6 +58,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.set_defaults(func=_verify)
 
 
+def _present(path: "Path") -> bool:
+    """Whether anything is at ``path``; a place this user may not look into counts (the store reader names it)."""
+    try:
+        return path.exists() or path.is_symlink()
+    except OSError:
+        return True
+
+
 def _fetch(args: argparse.Namespace) -> int:
     from nabench import validate
     from nabench.tables import build_from_upstream, store
@@ -63,7 +73,8 @@ def _fetch(args: argparse.Namespace) -> int:
     deadline = None if args.deadline is None else validate.positive("--deadline", args.deadline)
     root = paths.data_dir(args.data_dir)
     target = paths.store_dir(root)
-    if not args.force and (target.exists() or target.is_symlink()):
+    problems: list[str] = []
+    if not args.force and _present(target):
         problems = store.verify(target)
         if not problems:
             print(f"the store at {target} is installed and intact (use --force to rebuild)")
@@ -72,8 +83,9 @@ def _fetch(args: argparse.Namespace) -> int:
 
                 nb301.install(root, args.mirror, progress=not args.quiet)
             return 0
-        print(f"repairing: {problems[0]}", file=sys.stderr)
     validate.writable_dir("--data-dir", root)  # before anything downloads
+    if problems:
+        print(f"repairing: {problems[0]}", file=sys.stderr)
     bench = build_from_upstream(root, args.mirror, optional=not args.no_optional, progress=not args.quiet,
                                 deadline=deadline)
     print(f"store written to {bench.path} (checksum {bench.checksum})")
@@ -156,11 +168,13 @@ def _verify(args: argparse.Namespace) -> int:
     root = paths.data_dir(args.data_dir)
     problems = store.verify(paths.store_dir(root))
     sss = paths.store_dir(root, "nats-sss")
-    if sss.exists() or sss.is_symlink():
+    if _present(sss):
         problems += store.verify(sss)
     for name, status in fetch.verify_downloads(paths.downloads_dir(root)).items():
         if status == "corrupt":
             problems.append(f"download {name} failed its checksum; run `nabench data fetch --force`")
+        elif status == "unreadable":
+            problems.append(f"download {name} cannot be read (no permission); choose a folder you may read")
     if problems:
         for p in problems:
             print(f"PROBLEM: {p}")

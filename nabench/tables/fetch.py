@@ -274,11 +274,16 @@ def fetch_all(downloads: Path, mirror: str | os.PathLike[str] | None = None, *, 
 
 
 def verify_downloads(downloads: Path) -> dict[str, str]:
-    """Check the files in ``downloads``: name -> 'ok', 'missing' or 'corrupt'."""
+    """Check the files in ``downloads``: name -> 'ok', 'missing', 'corrupt' or 'unreadable' (no permission)."""
     status = {}
     for src in manifest.sources():
         path = downloads / src.name
-        if not path.exists():
+        try:
+            present = path.exists()
+        except OSError:  # EACCES: a folder this user may not look into
+            status[src.name] = "unreadable"
+            continue
+        if not present:
             status[src.name] = "missing"
         else:
             try:

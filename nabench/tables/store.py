@@ -207,8 +207,14 @@ def _parse_index(path: Path, index: dict) -> dict[str, tuple[np.dtype, tuple[int
 
 def _load_meta(path: Path) -> dict:
     meta_path = path / META
-    if not meta_path.exists() and not meta_path.is_symlink():
-        if path.is_dir() and any(path.iterdir()):
+    try:
+        present = meta_path.exists() or meta_path.is_symlink()
+        damaged = not present and path.is_dir() and any(path.iterdir())
+    except OSError as e:  # exists() raises for EACCES: a folder this user may not look into
+        raise DataNotFoundError(f"cannot look into the store folder {path} ({e.strerror}); choose a folder you may "
+                                "read with --data-dir or $NABENCH_DATA") from None
+    if not present:
+        if damaged:
             raise corrupt(path, f"{META} is missing")
         raise DataNotFoundError(
             f"no nabench store at {path}. Build it with `nabench data fetch` (downloads the upstream files), "
