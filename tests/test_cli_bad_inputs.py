@@ -351,3 +351,15 @@ def test_a_folder_that_cannot_be_looked_into_is_one_line(locked: Path, mirror: P
     assert cli.main([*argv, "--data-dir", str(locked)]) == 2
     assert re.search(message, _one_line_error(capsys, argv[0])), message
     assert not any(locked.iterdir())
+
+
+def test_training_farm_on_a_manifest_nested_too_deep_is_one_line(data_dir: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    assert cli.main(["run", "--searcher", "rs", "--runs", "1", "--out", str(out), "--data-dir", str(data_dir)]) == 0
+    (out / "manifest.json").write_text(DEEP_JSON)
+    capsys.readouterr()
+    argv = ["train", "--from-run", str(out), "--dataset", "cifar10", "--preset", "nb201-200", "--data-dir", str(data_dir)]
+    assert cli.main(argv) == 2
+    assert "cannot read" in _one_line_error(capsys, "train")
+    assert not (out / "trained").exists()

@@ -181,7 +181,7 @@ def _primary_reports(results: Path) -> dict[str, str]:
 
     try:
         cells = json.loads((results / "manifest.json").read_text()).get("cells", {})
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return {}
     out = {}
     for cell in cells.values() if isinstance(cells, dict) else []:

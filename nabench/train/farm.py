@@ -86,7 +86,7 @@ def _read_run_folder(run_dir: Path) -> tuple[Any, dict[str, Any]]:
     try:
         runs = pd.read_csv(runs_csv)
         meta = json.loads(manifest.read_text())
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, RecursionError) as e:  # RecursionError: JSON nested too deep
         raise IntegrityError(f"cannot read {run_dir}: {e}; rerun the grid into a fresh folder") from None
     need = {"protocol", "dataset", "searcher", "setting", "run", "final_arch", "final_signal"}
     missing = need - set(runs.columns)
