@@ -363,3 +363,19 @@ def test_training_farm_on_a_manifest_nested_too_deep_is_one_line(data_dir: Path,
     assert cli.main(argv) == 2
     assert "cannot read" in _one_line_error(capsys, "train")
     assert not (out / "trained").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"not json", b"[1, 2]", b"\xff\xfe", DEEP_JSON.encode()])
+def test_a_foreign_final_json_is_one_line(tmp_path: Path, content: bytes) -> None:
+    """final.json marks a network as trained (train, packed runs and the farm skip it): a foreign or damaged one
+    is named with the fix, not trusted or left to a JSON traceback."""
+    from nabench.errors import IntegrityError
+    from nabench.train import final
+
+    path = tmp_path / final.FILE
+    path.write_bytes(content)
+    with pytest.raises(IntegrityError, match=r"final.json .*delete it to train that network again") as e:
+        final.read(path)
+    assert "\n" not in str(e.value)
+    path.write_text('{"test_acc": 93.5}')
+    assert final.read(path) == {"test_acc": 93.5}

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from nabench.errors import ConfigError, IntegrityError, NabenchError, NotAvailableError
+from nabench.train import final as final_json
 from nabench.train import note
 
 TABLE = "trained.csv"
@@ -235,7 +236,7 @@ def _run_torchrun(job: Job, config: Any, nproc: int) -> list[dict[str, Any]]:
     import subprocess
 
     subprocess.run(torchrun_command(job, config, nproc), check=True)
-    return [json.loads((job.out / "final.json").read_text())]
+    return [final_json.read(job.out / final_json.FILE)]
 
 
 def submit(packs: Sequence[Sequence[Job]], config: Any, launcher: str, folder: Path,
@@ -355,7 +356,7 @@ def collect(jobs: Sequence[Job], config: Any, farm_dir: Path, data_dir: Any = No
     for j in jobs:
         if not j.done:
             continue
-        final = json.loads((j.out / "final.json").read_text())
+        final = final_json.read(j.out / final_json.FILE)
         rows.append({"kind": j.cell.kind, "arch": j.cell.arch, "canonical": j.cell.canonical, "seed": j.seed,
                      "dataset": config.dataset, "preset": config.preset, "epochs": final.get("epochs"),
                      "test_acc": final.get("test_acc"), "test_top5": final.get("test_top5"),

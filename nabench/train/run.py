@@ -8,7 +8,6 @@ builds the network spec and the datasets (rank 0 first, so only one process down
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from nabench.errors import ConfigError, NabenchError
+from nabench.train import final as final_json
 from nabench.train import note
 from nabench.train.distributed import DistEnv, broadcast_object, setup, teardown
 from nabench.train.networks import network_spec
@@ -139,7 +139,7 @@ def run_many(config: RunConfig, networks: Sequence[Network], pack: int = 1,
     for i, out in enumerate(outs):
         final = out / "final.json"
         if final.is_file():
-            summaries[i] = dict(json.loads(final.read_text()), out=str(out))
+            summaries[i] = dict(final_json.read(final), out=str(out))
         else:
             todo.append(i)
     if summaries:

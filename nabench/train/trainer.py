@@ -38,6 +38,7 @@ from torch.utils.data import Dataset
 from nabench.atomic import write_text
 from nabench.errors import ConfigError
 from nabench.train import checkpoint as ckpt
+from nabench.train import final as final_json
 from nabench.train import note
 from nabench.train.distributed import DistEnv, all_gather_object, all_reduce_sum, barrier
 from nabench.train.graphs import GraphedStep
@@ -317,7 +318,7 @@ class Trainer:
         """Train the remaining epochs, evaluate, write ``final.json``; returns the final summary."""
         final_path = self.out_dir / FINAL
         if self.start_epoch >= self.recipe.epochs and final_path.is_file():
-            return json.loads(final_path.read_text())
+            return final_json.read(final_path)
         if self.env.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
