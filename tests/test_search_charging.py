@@ -12,7 +12,8 @@ from nabench import neighborhood as nh
 from nabench.errors import ConfigError
 from nabench.experiments.config import make_cell
 from nabench.experiments.worker import rngs
-from nabench.search import Budget, NeighborhoodScorer, Scorer, SearchSignal, Space, make_task, registry, run_search
+from nabench.search import (Budget, NeighborhoodScorer, Scorer, SearchSignal, Space, make_search_task, registry,
+                            run_search)
 from nabench.search.base import Searcher
 from nabench.search.synthetic import SyntheticBenchmark
 
@@ -95,7 +96,7 @@ def test_once_reproduces_the_trajectories_from_before(noisy, space, per_seed, ke
 
 def test_once_reproduces_nb201_protocol_before(bench):
     sig = SearchSignal.from_bench(bench, dataset="cifar10-valid", split="x-valid", fidelity=12, mode="mean")
-    task = make_task("nb201", charge="once")
+    task = make_search_task("nb201", charge="once")
     assert task.budget.charge == "once"
     for name, expected in BEFORE_REAL.items():
         got = []
@@ -166,13 +167,13 @@ def test_na_neighbors_are_charged_at_every_step_under_every(noisy, space):
 
 
 def test_presets_and_overrides():
-    assert make_task("nb201").budget.charge == "every"
+    assert make_search_task("nb201").budget.charge == "every"
     for ds in ("cifar10", "cifar100", "ImageNet16-120"):
-        assert make_task("nats", ds).budget.charge == "every"
-    assert make_task("queries").budget.charge == "once"
-    assert make_task("nb201", charge="once").budget.charge == "once"
+        assert make_search_task("nats", ds).budget.charge == "every"
+    assert make_search_task("queries").budget.charge == "once"
+    assert make_search_task("nb201", charge="once").budget.charge == "once"
     assert make_cell("nb201", "cifar10", "rs", "x", {"charge": "once"}).task.budget.charge == "once"
-    assert make_task("nb201").to_dict()["budget"]["charge"] == "every"
+    assert make_search_task("nb201").to_dict()["budget"]["charge"] == "every"
     a = make_cell("nb201", "cifar10", "rs").to_dict()
     b = make_cell("nb201", "cifar10", "rs", "default", {"charge": "once"}).to_dict()
     assert a != b  # the charging rule is part of a cell's identity (run keys)

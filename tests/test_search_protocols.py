@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from nabench.errors import ConfigError
-from nabench.search import make_task
+from nabench.search import make_search_task
 
 
 def test_nb201_preset():
-    t = make_task("nb201")
+    t = make_search_task("nb201")
     assert (t.search_dataset, t.split, t.fidelity, t.signal) == ("cifar10-valid", "x-valid", 12, "mean")
     assert (t.budget.kind, t.budget.limit, t.budget.crossing) == ("time", 12_000.0, "drop")
     assert [r.label for r in t.reports] == ["cifar10/ori-test", "cifar100/x-test", "ImageNet16-120/x-test"]
@@ -23,16 +23,17 @@ def test_nb201_preset():
     ("ImageNet16-120", "ImageNet16-120", 120_000.0, "ImageNet16-120/x-test"),
 ])
 def test_nats_preset(dataset, search, budget, report):
-    t = make_task("nats", dataset)
+    t = make_search_task("nats", dataset)
     assert t.search_dataset == search and t.split == "x-valid" and t.fidelity == 12
     assert (t.budget.limit, t.budget.crossing) == (budget, "keep")
     assert [r.label for r in t.reports] == [report]
 
 
 def test_query_preset_and_overrides():
-    t = make_task("queries", "cifar100")
+    t = make_search_task("queries", "cifar100")
     assert (t.budget.kind, t.budget.limit, t.fidelity) == ("queries", 150.0, 200)
-    o = make_task("nats", "cifar100", budget=1000, crossing="drop", fidelity=200, signal="random-seed", max_steps=9)
+    o = make_search_task("nats", "cifar100", budget=1000, crossing="drop", fidelity=200, signal="random-seed",
+                         max_steps=9)
     assert (o.budget.limit, o.budget.crossing, o.fidelity, o.signal, o.budget.max_steps) == (1000.0, "drop", 200,
                                                                                             "random-seed", 9)
 
@@ -48,4 +49,4 @@ def test_query_preset_and_overrides():
 ])
 def test_bad_tasks(args, kwargs, match):
     with pytest.raises(ConfigError, match=match):
-        make_task(*args, **kwargs)
+        make_search_task(*args, **kwargs)

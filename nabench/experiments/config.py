@@ -47,7 +47,7 @@ from nabench.errors import ConfigError
 from nabench.neighborhood import NeighborhoodSpec, check_k
 from nabench.search import registry
 from nabench.search.budget import CHARGE_RULES, CROSSING_RULES
-from nabench.search.protocols import Task, make_task
+from nabench.search.protocols import SearchTask, make_search_task
 from nabench.search.na import ACCOUNTING, NA_MODES, NAOptions
 from nabench.search.signal import SIGNAL_MODES
 
@@ -95,7 +95,7 @@ class Cell:
     dataset: str
     searcher: str
     setting: str
-    task: Task
+    task: SearchTask
     params: Mapping[str, Any]
     neighborhood: NeighborhoodSpec | None
     accounting: str | None
@@ -184,9 +184,9 @@ def make_cell(protocol: str, dataset: str | None, searcher: str, setting: str = 
     ov = _checked(where, {} if overrides is None else overrides, {**_SETTING_CHECKS, "neighborhood": validate.table,
                                                                   "params": validate.table})
     base, is_na = registry.parse_name(searcher)
-    task = make_task(protocol, dataset, budget=ov.get("budget"), crossing=ov.get("crossing"),
-                     fidelity=ov.get("fidelity"), signal=ov.get("signal"), max_steps=ov.get("max_steps"),
-                     charge=ov.get("charge"))
+    task = make_search_task(protocol, dataset, budget=ov.get("budget"), crossing=ov.get("crossing"),
+                            fidelity=ov.get("fidelity"), signal=ov.get("signal"), max_steps=ov.get("max_steps"),
+                            charge=ov.get("charge"))
     given = _params(f"params of {where}", ov.get("params", {}), base)
     params = registry.defaults(base)
     params.update(task.searcher_defaults.get(base, {}))

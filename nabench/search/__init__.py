@@ -6,10 +6,10 @@ the NATS size space. Typical use::
 
     import numpy as np
     import nabench
-    from nabench.search import Scorer, make_signal, make_task, registry, run_search
+    from nabench.search import Scorer, make_signal, make_search_task, registry, run_search
 
     bench = nabench.load("nb201")               # or nabench.load("nb301")
-    task = make_task("nb201")                   # or make_task("nb301")
+    task = make_search_task("nb201")            # or make_search_task("nb301")
     signal = make_signal(bench, dataset=task.search_dataset, split=task.split, fidelity=task.fidelity,
                          mode=task.signal)
     rng_search, rng_signal = (np.random.default_rng(s) for s in np.random.SeedSequence(0).spawn(2))
@@ -22,7 +22,7 @@ from nabench.search.base import Searcher
 from nabench.search.budget import Budget, Ledger
 from nabench.search.loop import Trajectory, run_search
 from nabench.search.na import NeighborhoodScorer
-from nabench.search.protocols import PROTOCOLS, ReportTarget, Task, make_task
+from nabench.search.protocols import PROTOCOLS, ReportTarget, SearchTask, make_search_task
 from nabench.search.scorer import Scorer
 from nabench.search.signal import SearchSignal, Signal, SurrogateSignal, make_signal
 from nabench.spaces.nb201 import NB201Space
@@ -33,7 +33,7 @@ Space = NB201Space
 register = registry.register
 
 __all__ = ["Budget", "Ledger", "NB201Space", "NeighborhoodScorer", "PROTOCOLS", "ReportTarget", "Scorer",
-           "SearchSignal", "Searcher", "Signal", "Space", "SurrogateSignal", "Task", "Trajectory", "make_signal",
-           "make_task", "register", "registry", "run_search"]
+           "SearchSignal", "SearchTask", "Searcher", "Signal", "Space", "SurrogateSignal", "Trajectory", "make_signal",
+           "make_search_task", "register", "registry", "run_search"]
 
 registry.load_entry_points()  # last: installed plugins may import this package

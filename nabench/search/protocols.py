@@ -1,6 +1,6 @@
 """Benchmarking protocols: what is searched on, with which budget, and what is reported.
 
-A :class:`Task` is one search setting on one benchmark (``benchmark``: ``nb201``, ``nats-sss`` or
+A :class:`SearchTask` is one search setting on one benchmark (``benchmark``: ``nb201``, ``nats-sss`` or
 ``nb301``). ``dataset`` names the benchmark task (:data:`nabench.spaces.base.TASKS`, the one table of
 searched and reported data): for ``cifar10`` on NB201 the search runs on ``cifar10-valid`` (the only
 CIFAR-10 training with a held-out validation split) and the report is ``cifar10`` ``ori-test``
@@ -51,7 +51,7 @@ has no test split: reports are surrogate validation predictions.** Crossing rule
   epoch (about 100 evaluations at epoch 12: the mean over random cells is about 690 s).
 
 REA population 10, tournament 3 and REINFORCE lr 0.01, as on NB201. NA searchers sample ``k = 8`` of a
-candidate's 120 radius-1 neighbors by default (:attr:`Task.neighborhood_defaults`; a setting's
+candidate's 120 radius-1 neighbors by default (:attr:`SearchTask.neighborhood_defaults`; a setting's
 ``neighborhood`` table overrides it): a whole neighborhood is 121 evaluations, more than the 100-query
 budget, so full NA could not evaluate even one candidate; with ``k = 8`` a candidate costs at most 9
 queries (about 11 candidates in 100 queries). Ask for the whole neighborhood with ``k = "all"`` in a
@@ -98,8 +98,11 @@ class ReportTarget:
 
 
 @dataclass(frozen=True)
-class Task:
-    """One search setting: signal, budget, report targets and searcher defaults."""
+class SearchTask:
+    """One search setting: signal, budget, report targets and searcher defaults.
+
+    Not to be confused with :class:`nabench.spaces.base.Task`, the benchmark's task (what is searched and
+    reported, fidelities); a search task binds one of those to a budget, a signal mode and defaults."""
 
     protocol: str
     dataset: str
@@ -137,9 +140,10 @@ def _check_task_dataset(dataset: str | None, benchmark: str = "nb201") -> str:
     return ds
 
 
-def make_task(protocol: str | None = None, dataset: str | None = None, *, budget: float | None = None,
-              crossing: str | None = None, fidelity: int | None = None, signal: str | None = None,
-              max_steps: int | None = None, benchmark: str | None = None, charge: str | None = None) -> Task:
+def make_search_task(protocol: str | None = None, dataset: str | None = None, *, budget: float | None = None,
+                     crossing: str | None = None, fidelity: int | None = None, signal: str | None = None,
+                     max_steps: int | None = None, benchmark: str | None = None,
+                     charge: str | None = None) -> SearchTask:
     """The preset ``protocol`` for ``dataset`` on ``benchmark``, with optional overrides.
 
     ``benchmark`` defaults to the protocol's (:data:`PROTOCOL_BENCHMARK`) and ``protocol`` to the
@@ -163,10 +167,10 @@ def make_task(protocol: str | None = None, dataset: str | None = None, *, budget
                 f"the nb201 protocol searches on cifar10-valid and reports all three datasets, so dataset {ds!r} "
                 "does not apply; use --dataset cifar10, or --protocol nats to search on each dataset"
             )
-        task = Task("nb201", "cifar10", bench, bt.search_dataset, bt.search_split, bt.search_fidelity, "mean",
-                    Budget("time", 12_000.0, "drop", charge="every"),
-                    tuple(ReportTarget(t.report_dataset, t.report_split, t.report_fidelity)
-                          for t in TASKS[bench].values()), _DEFAULTS)
+        task = SearchTask("nb201", "cifar10", bench, bt.search_dataset, bt.search_split, bt.search_fidelity,
+                          "mean", Budget("time", 12_000.0, "drop", charge="every"),
+                          tuple(ReportTarget(t.report_dataset, t.report_split, t.report_fidelity)
+                                for t in TASKS[bench].values()), _DEFAULTS)
     else:
         if protocol in ("nats", "sss"):
             b, fid = Budget("time", _NATS_BUDGET[ds], "keep", charge="every"), bt.search_fidelity
@@ -176,9 +180,9 @@ def make_task(protocol: str | None = None, dataset: str | None = None, *, budget
             b, fid = Budget("time", 70_000.0, "drop"), bt.search_fidelity
         else:
             b, fid = Budget("queries", 300.0 if protocol == "nb301-300" else 100.0, "drop"), bt.search_fidelity
-        task = Task(protocol, ds, bench, bt.search_dataset, bt.search_split, fid, "mean", b,
-                    (ReportTarget(bt.report_dataset, bt.report_split, bt.report_fidelity),), _DEFAULTS,
-                    {"k": 8} if bench == "nb301" else {})
+        task = SearchTask(protocol, ds, bench, bt.search_dataset, bt.search_split, fid, "mean", b,
+                          (ReportTarget(bt.report_dataset, bt.report_split, bt.report_fidelity),), _DEFAULTS,
+                          {"k": 8} if bench == "nb301" else {})
     b = task.budget
     if budget is not None or crossing is not None or max_steps is not None or charge is not None:
         b = Budget(b.kind, float(budget) if budget is not None else b.limit, crossing or b.crossing,
