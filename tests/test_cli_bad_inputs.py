@@ -379,3 +379,12 @@ def test_a_foreign_final_json_is_one_line(tmp_path: Path, content: bytes) -> Non
     assert "\n" not in str(e.value)
     path.write_text('{"test_acc": 93.5}')
     assert final.read(path) == {"test_acc": 93.5}
+
+
+def test_launch_record_nested_too_deep_is_one_line(tmp_path: Path) -> None:
+    from nabench.errors import IntegrityError
+    from nabench.experiments import launch
+
+    (tmp_path / launch.LAUNCHES).write_text(DEEP_JSON)
+    with pytest.raises(IntegrityError, match="is not a launch record"):
+        launch._read_launches(tmp_path)

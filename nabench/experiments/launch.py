@@ -274,6 +274,6 @@ def _read_launches(out: Path) -> list[tuple[str, list[str]]]:
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
         return [(str(e["job_id"]), [str(k) for k in e["keys"]]) for e in doc]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, KeyError, TypeError) as e:
         raise IntegrityError(f"{p} is not a launch record ({e}); delete it if no Slurm job of this folder is still "
                              "running") from None
