@@ -1,12 +1,16 @@
 """The contract of the two declared interfaces: every SearchSpace and every Benchmark, through the same tests.
 
 Spaces: NAS-Bench-201 (official order of the real store, and a permuted synthetic one), the DARTS /
-NB301 space, the NATS size space. Benchmarks: the real NB201 store, the NB301 surrogate, a synthetic
+NB301 space, the NATS size space, and the chain space of the example benchmark plugin
+(``examples/plugin_benchmark``, registered for the test). Benchmarks: the real NB201 store, the NB301 surrogate, a synthetic
 NATS size-space store (written by the store writer: the real sss table is not available here) and the
 synthetic NB201 benchmark of :mod:`nabench.search.synthetic`.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +25,24 @@ from nabench.spaces.darts import DartsSpace
 from nabench.spaces.nb201 import NB201Space
 
 #: radius-1 neighbors per space (NB201: 6 edges x 4 ops; DARTS: 96 op changes + 24 input moves; sss: 5 x 7)
-N_NEIGHBORS = {"nb201": 24, "darts": 120, "nats-sss": 35}
+N_NEIGHBORS = {"nb201": 24, "darts": 120, "nats-sss": 35, "toy": 15}
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plugin_benchmark"
+
+
+@pytest.fixture(scope="module")
+def toy_plugin():
+    """The example plugin's module, registered as benchmark ``toy`` for this module's tests."""
+    from nabench import benchmarks
+
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        import nabench_toy
+
+        benchmarks.register(nabench_toy.PLUGIN, replace=True)
+        yield nabench_toy
+        benchmarks.unregister("toy")
+    finally:
+        sys.path.remove(str(EXAMPLE))
 
 
 def make_sss_store(root):
@@ -59,7 +80,7 @@ def nb301(data_dir):
     return nabench.load("nb301", data_dir)
 
 
-SPACES = ["nb201-synthetic", "darts", "nats-sss"]
+SPACES = ["nb201-synthetic", "darts", "nats-sss", "toy"]
 
 
 @pytest.fixture(scope="module", params=SPACES)
@@ -68,6 +89,8 @@ def space(request):
         return NB201Space(SyntheticBenchmark(seed=3).order)
     if request.param == "darts":
         return DartsSpace()
+    if request.param == "toy":
+        return request.getfixturevalue("toy_plugin").ChainSpace()
     return nats_sss.SizeSpace()
 
 
@@ -172,7 +195,7 @@ def test_the_known_neighbor_counts():
 
 # ----------------------------------------------------------------------------- benchmarks
 
-BENCHES = ["nb201-store", "nb301", "sss-synthetic", "nb201-synthetic"]
+BENCHES = ["nb201-store", "nb301", "sss-synthetic", "nb201-synthetic", "toy-plugin"]
 
 
 @pytest.fixture(params=BENCHES)
@@ -183,6 +206,11 @@ def any_bench(request):
         return request.getfixturevalue("nb301")
     if request.param == "sss-synthetic":
         return request.getfixturevalue("sss_bench")
+    if request.param == "toy-plugin":
+        request.getfixturevalue("toy_plugin")
+        import nabench
+
+        return nabench.load("toy")
     return SyntheticBenchmark(seed=0)
 
 

@@ -31,8 +31,13 @@ NA_FLAGS = {"na_mode": "mode", "na_fraction": "fraction", "na_top": "top", "na_f
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from nabench import benchmarks
     from nabench.search import registry
-    from nabench.search.protocols import PROTOCOLS, TASK_DATASETS
+
+    benchmarks.ensure_loaded()  # installed benchmark plugins add spaces and protocols
+    from nabench.search.protocols import BENCHMARK_PROTOCOLS, PROTOCOLS, TASK_DATASETS
+
+    extra = "".join(f"; {b}: {', '.join(ps)}" for b, ps in BENCHMARK_PROTOCOLS.items() if b not in benchmarks.BUILTIN)
 
     p = sub.add_parser(
         "run", help="run searchers (RS, REA, BO, LS, REINFORCE and NA variants) over many seeds",
@@ -43,11 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--space", default=None, metavar="SPACE",
                    help="201 (NAS-Bench-201, default), 301 or darts (the DARTS space on the NAS-Bench-301 surrogate), "
-                        "sss (the NATS size space, after `nabench data import` of an official sss folder)")
+                        "sss (the NATS size space, after `nabench data import` of an official sss folder), or the name "
+                        "of a benchmark plugin" + "".join(f" ({n})" for n in benchmarks.plugins()))
     p.add_argument("--config", metavar="TOML", help="grid file (searchers x datasets x settings); see benchmarks/configs/")
     p.add_argument("--protocol", choices=PROTOCOLS,
                    help="201: nb201 (default), nats, queries; 301: nb301 (100 queries, default), nb301-300, nb301-time; "
-                        "sss: sss (default), sss-queries; see nabench.search.protocols")
+                        "sss: sss (default), sss-queries" + extra + "; see nabench.search.protocols")
     p.add_argument("--dataset", action="append", metavar="D",
                    help=f"task dataset(s): {', '.join(TASK_DATASETS)} (repeat or comma-separate; default cifar10)")
     p.add_argument("--searcher", action="append", metavar="S",
@@ -175,6 +181,7 @@ def grid_from_args(args: argparse.Namespace) -> Any:
     from nabench.experiments.config import grid_from_dict, load_grid
     from nabench.neighborhood import K_ALL, check_k
     from nabench.search.protocols import BENCHMARK_PROTOCOLS
+    from nabench.spaces.base import TASKS
 
     if args.config:
         given = [f"--{f.replace('_', '-')}" for f in GRID_FLAGS if getattr(args, f, None) is not None]
@@ -220,7 +227,7 @@ def grid_from_args(args: argparse.Namespace) -> Any:
         "name": protocol, "runs": args.runs if args.runs is not None else DEFAULT_RUNS,
         "seed": args.seed if args.seed is not None else 0,
         "settings": {name: setting},
-        "experiment": [{"protocol": protocol, "datasets": _split(args.dataset, ("cifar10",)),
+        "experiment": [{"protocol": protocol, "datasets": _split(args.dataset, (next(iter(TASKS[bench_name])),)),
                         "searchers": _split(args.searcher, DEFAULT_SEARCHERS), "settings": [name]}],
     }
     return grid_from_dict(doc, "the command line")

@@ -15,7 +15,7 @@ A grid file::
 
     [[experiment]]          # searchers x datasets x settings
     protocol = "nb201"
-    datasets = ["cifar10"]  # optional, default ["cifar10"]
+    datasets = ["cifar10"]  # optional, default ["cifar10"] (a plugin benchmark's: its first task)
     searchers = ["rs", "na-rs"]
     settings = ["default", "k4"]   # optional, default ["default"]
 
@@ -210,6 +210,17 @@ def make_cell(protocol: str, dataset: str | None, searcher: str, setting: str = 
                 na)
 
 
+def _default_datasets(protocol: str) -> list[str]:
+    """``cifar10``, or the first task of a plugin benchmark's protocol (see :mod:`nabench.benchmarks`)."""
+    from nabench import benchmarks
+    from nabench.search.protocols import PROTOCOL_BENCHMARK
+    from nabench.spaces.base import TASKS
+
+    benchmarks.ensure_loaded()
+    bench = PROTOCOL_BENCHMARK.get(protocol)
+    return [next(iter(TASKS[bench]))] if bench in TASKS and "cifar10" not in TASKS[bench] else ["cifar10"]
+
+
 def grid_from_dict(doc: Mapping[str, Any], source: str = "the grid") -> Grid:
     """Build a grid from a parsed TOML document."""
     doc = validate.table(source, doc, GRID_KEYS)
@@ -242,7 +253,7 @@ def grid_from_dict(doc: Mapping[str, Any], source: str = "the grid") -> Grid:
             if st not in settings:
                 raise ConfigError(f"{where} uses setting {st!r}, which is not defined; defined settings are "
                                   f"{', '.join(settings)} (add a [settings.{st}] table)")
-            for ds in validate.names(f"datasets of {where}", ex.get("datasets", ["cifar10"])):
+            for ds in validate.names(f"datasets of {where}", ex.get("datasets", _default_datasets(protocol))):
                 for s in validate.names(f"searchers of {where}", ex["searchers"]):
                     cell = make_cell(protocol, ds, s, st, settings[st])
                     cells.setdefault(cell.key, cell)

@@ -139,11 +139,11 @@ class SubmititLauncher:
         ex = self.executor(out / "submitit")
         ref = bench_ref(bench)
         part_keys = [[keys[(grid.cells[i].key, r)] for i, r, _ in part] for part in parts]
-        from nabench.search import registry
+        from nabench.experiments.lifeline import parent_plugins
 
         n = len(parts)
         array = ex.map_array(run_chunk, [str(out)] * n, [grid] * n, parts, part_keys, [bench.checksum] * n, [ref] * n,
-                             [self.cpus_per_task] * n, [registry.plugins()] * n)
+                             [self.cpus_per_task] * n, [parent_plugins()] * n)
         ids = sorted({j.job_id.split("_")[0] for j in array})
         log(f"submitted {len(jobs)} runs as {len(parts)} array element(s) of {self.kind} job {', '.join(ids)}; "
             f"logs in {out / 'submitit'}")
@@ -237,9 +237,10 @@ def _shard_name() -> str:
 
 
 def run_chunk(out: str, grid: Any, jobs: list[tuple[int, int, int]], keys: list[str], checksum: str,
-              open_bench: Callable[[], Any], workers: int, plugins: Mapping[str, type] | None = None) -> int:
+              open_bench: Callable[[], Any], workers: int, plugins: Mapping[str, Any] | None = None) -> int:
     """One array element: run ``jobs`` (skipping runs already in the folder) into this element's own log;
-    returns the number of runs made. ``plugins``: the submitter's plugin searchers, registered here too."""
+    returns the number of runs made. ``plugins``: the submitter's plugins (searchers and benchmarks,
+    :func:`~nabench.experiments.lifeline.parent_plugins`), registered here too."""
     from nabench.experiments import runner
     from nabench.experiments.lifeline import register_plugins
     from nabench.experiments.store import ResultsStore

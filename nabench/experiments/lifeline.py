@@ -10,8 +10,9 @@ pipes). Two guards, both set up first thing in every worker:
 * Everywhere (and as a second line on Linux): a daemon thread polls ``os.getppid()`` and ends the
   process when it changes (the worker was re-parented to init or a subreaper).
 
-The same initializer registers the parent's plugin searchers in the worker. This module imports
-nothing heavy, so it costs a spawned worker nothing.
+The same initializer registers the parent's plugins in the worker (:func:`parent_plugins`: searcher
+classes and benchmark plugins registered at run time). This module imports nothing heavy, so it costs a
+spawned worker nothing.
 """
 
 from __future__ import annotations
@@ -56,18 +57,37 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=_watch, args=(parent,), name="nabench-lifeline", daemon=True).start()
 
 
-def start(parent: int, plugins: Mapping[str, type], init: Callable[..., None], *initargs: Any) -> None:
-    """Pool initializer: :func:`die_with_parent`; register the parent's plugin searchers (classes registered
-    at run time, see :func:`nabench.search.registry.plugins`); then the real initializer ``init(*initargs)``."""
+def start(parent: int, plugins: Mapping[str, Any], init: Callable[..., None], *initargs: Any) -> None:
+    """Pool initializer: :func:`die_with_parent`; register the parent's plugins (:func:`parent_plugins`);
+    then the real initializer ``init(*initargs)``."""
     die_with_parent(parent)
     register_plugins(plugins)
     init(*initargs)
 
 
-def register_plugins(plugins: Mapping[str, type]) -> None:
-    """Register searcher classes (by name) in this process, as the parent process had them."""
+#: Key prefix of benchmark plugins in :func:`parent_plugins` (searchers are keyed by their names).
+BENCHMARK_KEY = "benchmark:"
+
+
+def parent_plugins() -> dict[str, Any]:
+    """What a worker must register to run as this process does: the plugin searcher classes by name
+    (:func:`nabench.search.registry.plugins`) and the benchmark plugins under ``benchmark:<name>``
+    (:func:`nabench.benchmarks.plugins`)."""
+    from nabench import benchmarks
+    from nabench.search import registry
+
+    return {**registry.plugins(), **{BENCHMARK_KEY + n: p for n, p in benchmarks.plugins().items()}}
+
+
+def register_plugins(plugins: Mapping[str, Any]) -> None:
+    """Register :func:`parent_plugins` of the parent in this process (benchmarks first, then searchers)."""
     if plugins:
+        from nabench import benchmarks
         from nabench.search import registry
 
-        for cls in plugins.values():
-            registry.register(cls, replace=True)
+        for key, plugin in plugins.items():
+            if key.startswith(BENCHMARK_KEY):
+                benchmarks.register(plugin, replace=True)
+        for key, cls in plugins.items():
+            if not key.startswith(BENCHMARK_KEY):
+                registry.register(cls, replace=True)

@@ -198,7 +198,7 @@ def _execute(grid: Grid, bench: Any, jobs: list[tuple[int, int, int]], store: Re
         else:
             ctx = multiprocessing.get_context("spawn")
             pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=lifeline.start,
-                                       initargs=(os.getpid(), registry.plugins(), worker.init, *initargs))
+                                       initargs=(os.getpid(), lifeline.parent_plugins(), worker.init, *initargs))
             try:
                 futures = [pool.submit(worker.execute, job) for job in jobs]
                 for fut in as_completed(futures):

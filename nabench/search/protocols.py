@@ -58,6 +58,12 @@ queries (about 11 candidates in 100 queries). Ask for the whole neighborhood wit
 setting's ``neighborhood`` table or ``--k all`` on the command line (``0`` means the same).
 
 Every field can be overridden (budget limit, crossing rule, charging rule, fidelity, signal mode).
+
+Plugins. A benchmark plugin (:mod:`nabench.benchmarks`) declares its presets as :class:`Preset` objects
+(a budget, the fidelity to search at, searcher and neighborhood defaults); :func:`register_protocols`
+adds them to :data:`PROTOCOL_BENCHMARK` / :data:`BENCHMARK_PROTOCOLS`, and :func:`make_search_task` builds
+them from the plugin's task like the built-in presets: search the task's search split, report its report
+split at the report fidelity.
 """
 
 from __future__ import annotations
@@ -82,6 +88,61 @@ BENCHMARK_PROTOCOLS: dict[str, tuple[str, ...]] = {"nb201": ("nb201", "nats", "q
 TASK_DATASETS: tuple[str, ...] = tuple(TASKS["nb201"])
 _NATS_BUDGET = {"cifar10": 20_000.0, "cifar100": 40_000.0, "ImageNet16-120": 120_000.0}
 _DEFAULTS = {"reinforce": {"lr": 0.01}, "rea": {"population": 10, "tournament": 3}}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A plugin benchmark's search preset: budget, search fidelity (``"search"`` or ``"report"``: the task's;
+    or an epoch), searcher defaults (default: REA population 10, tournament 3, REINFORCE lr 0.01, as the
+    built-in presets) and neighborhood defaults of NA searchers (e.g. ``{"k": 8}``)."""
+
+    budget: Budget
+    fidelity: str | int = "search"
+    searcher_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: dict(_DEFAULTS))
+    neighborhood_defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: protocol -> preset, for the protocols plugins registered
+_PRESETS: dict[str, Preset] = {}
+
+
+def register_protocols(benchmark: str, presets: Mapping[str, Preset]) -> None:
+    """Add a plugin benchmark's presets (the first is its default protocol; see :mod:`nabench.benchmarks`)."""
+    global PROTOCOLS
+    from nabench import validate
+
+    if not presets:
+        raise ConfigError(f"benchmark {benchmark!r} needs at least one protocol preset")
+    for name, preset in presets.items():
+        validate.plain_name(f"protocol of benchmark {benchmark!r}", name)
+        if not isinstance(preset, Preset) or not isinstance(preset.budget, Budget):
+            raise ConfigError(f"protocol {name!r} of benchmark {benchmark!r} must be a "
+                              f"nabench.search.protocols.Preset(budget=Budget(...)), got {preset!r}")
+        if PROTOCOL_BENCHMARK.get(name, benchmark) != benchmark:
+            raise ConfigError(f"protocol {name!r} of benchmark {benchmark!r} is already a protocol of "
+                              f"{PROTOCOL_BENCHMARK[name]}; give it another name")
+        if not (preset.fidelity in ("search", "report") or isinstance(preset.fidelity, int)):
+            raise ConfigError(f"the fidelity of protocol {name!r} must be 'search', 'report' or an epoch, "
+                              f"got {preset.fidelity!r}")
+    if benchmark in BENCHMARK_PROTOCOLS:  # a re-registered plugin: drop its old presets
+        unregister_protocols(benchmark)
+    for name, preset in presets.items():
+        PROTOCOL_BENCHMARK[name] = benchmark
+        _PRESETS[name] = preset
+    BENCHMARK_PROTOCOLS[benchmark] = tuple(presets)
+    PROTOCOLS = tuple(PROTOCOL_BENCHMARK)
+
+
+def unregister_protocols(benchmark: str) -> None:
+    """Remove a plugin benchmark's presets (the built-in benchmarks' protocols stay)."""
+    global PROTOCOLS
+
+    if benchmark in ("nb201", "nats-sss", "nb301"):
+        raise ConfigError(f"the protocols of the built-in benchmark {benchmark} cannot be removed")
+    for name in BENCHMARK_PROTOCOLS.pop(benchmark, ()):
+        PROTOCOL_BENCHMARK.pop(name, None)
+        _PRESETS.pop(name, None)
+    PROTOCOLS = tuple(PROTOCOL_BENCHMARK)
 
 
 @dataclass(frozen=True)
@@ -134,8 +195,9 @@ def _check_task_dataset(dataset: str | None, benchmark: str = "nb201") -> str:
     ds = next(iter(tasks)) if dataset is None else str(dataset)
     ds = "cifar10" if ds == "cifar10-valid" else ds
     if ds not in tasks:
-        extra = (" (cifar10 searches on cifar10-valid x-valid and reports cifar10 ori-test)" if benchmark != "nb301"
-                 else " (the NAS-Bench-301 surrogate predicts CIFAR-10 only)")
+        extra = {"nb301": " (the NAS-Bench-301 surrogate predicts CIFAR-10 only)"}.get(
+            benchmark, " (cifar10 searches on cifar10-valid x-valid and reports cifar10 ori-test)"
+            if benchmark in ("nb201", "nats-sss") else "")
         raise ConfigError(f"unknown task dataset {dataset!r} for {benchmark}; choose one of {', '.join(tasks)}{extra}")
     return ds
 
@@ -149,6 +211,9 @@ def make_search_task(protocol: str | None = None, dataset: str | None = None, *,
     ``benchmark`` defaults to the protocol's (:data:`PROTOCOL_BENCHMARK`) and ``protocol`` to the
     benchmark's first (:data:`BENCHMARK_PROTOCOLS`; ``nb201`` when neither is given).
     """
+    from nabench import benchmarks
+
+    benchmarks.ensure_loaded()
     if benchmark is not None and benchmark not in BENCHMARK_PROTOCOLS:
         raise ConfigError(f"unknown benchmark {benchmark!r}; choose one of {', '.join(BENCHMARK_PROTOCOLS)}")
     if protocol is None:
@@ -161,7 +226,13 @@ def make_search_task(protocol: str | None = None, dataset: str | None = None, *,
                           f"{', '.join(BENCHMARK_PROTOCOLS[bench])}")
     ds = _check_task_dataset(dataset, bench)
     bt = benchmark_task(bench, ds)
-    if protocol == "nb201":
+    if protocol in _PRESETS:
+        p = _PRESETS[protocol]
+        fid = {"search": bt.search_fidelity, "report": bt.report_fidelity}.get(p.fidelity, p.fidelity)  # type: ignore
+        task = SearchTask(protocol, ds, bench, bt.search_dataset, bt.search_split, int(fid), "mean", p.budget,
+                          (ReportTarget(bt.report_dataset, bt.report_split, bt.report_fidelity),),
+                          p.searcher_defaults, p.neighborhood_defaults)
+    elif protocol == "nb201":
         if ds != "cifar10":
             raise ConfigError(
                 f"the nb201 protocol searches on cifar10-valid and reports all three datasets, so dataset {ds!r} "

@@ -21,8 +21,14 @@ def benchmark_name(space: str) -> str:
     """The benchmark of a ``--space`` value (``201`` -> ``nb201``, ``301``/``darts`` -> ``nb301``, ``sss``)."""
     key = str(space).strip().lower()
     if key not in SPACE_BENCHMARK:
+        from nabench import benchmarks
+
+        benchmarks.ensure_loaded()  # installed benchmark plugins add their names
+    if key not in SPACE_BENCHMARK:
         raise ConfigError(f"unknown space {space!r}; choose 201 (NAS-Bench-201), 301 or darts (the DARTS space on "
-                          "the NAS-Bench-301 surrogate) or sss (the NATS size space, after importing its folder)")
+                          "the NAS-Bench-301 surrogate) or sss (the NATS size space, after importing its folder)"
+                          + "".join(f", or {k}" for k, v in SPACE_BENCHMARK.items() if k == v and k not in (
+                              "nb201", "nb301", "nats-sss")))
     return SPACE_BENCHMARK[key]
 
 

@@ -21,7 +21,10 @@ __all__ = ["NB201Benchmark", "SizeBenchmark", "TabularBenchmark", "load", "build
 
 
 def load(name: str = "nb201", data_dir: str | os.PathLike[str] | None = None) -> TabularBenchmark:
-    """Open an installed benchmark store (verifying its checksum); ``data_dir`` as in :mod:`.paths`."""
+    """Open an installed benchmark store (verifying its checksum); ``data_dir`` as in :mod:`.paths`.
+
+    ``nb301`` opens the surrogate; a name registered through :mod:`nabench.benchmarks` (a plugin) is
+    opened by the plugin's factory."""
     from nabench.tables import store
 
     if name == "nb301":  # the DARTS-space surrogate: files from `nabench data fetch`, not a store
@@ -29,7 +32,12 @@ def load(name: str = "nb201", data_dir: str | os.PathLike[str] | None = None) ->
 
         return load_nb301(data_dir)  # type: ignore[return-value]
     if name not in BENCHMARKS:
-        raise ConfigError(f"unknown benchmark {name!r}; available: {', '.join(BENCHMARKS)}, nb301")
+        from nabench import benchmarks
+
+        if benchmarks.get(str(name)) is not None:  # a plugin (nabench.register_benchmark / entry point)
+            return benchmarks.open_plugin(str(name), data_dir)  # type: ignore[return-value]
+        known = [*BENCHMARKS, "nb301", *benchmarks.plugins()]
+        raise ConfigError(f"unknown benchmark {name!r}; available: {', '.join(known)}")
     return BENCHMARKS[name](store.read(paths.store_dir(paths.data_dir(data_dir), name)))
 
 
