@@ -388,3 +388,9 @@ def test_launch_record_nested_too_deep_is_one_line(tmp_path: Path) -> None:
     (tmp_path / launch.LAUNCHES).write_text(DEEP_JSON)
     with pytest.raises(IntegrityError, match="is not a launch record"):
         launch._read_launches(tmp_path)
+
+
+def test_data_import_of_an_empty_path_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["data", "import", "", "--data-dir", str(tmp_path / "data")]) == 2
+    assert "PATH" in _one_line_error(capsys, "data")
+    assert not (tmp_path / "data").exists()

@@ -96,6 +96,7 @@ def _import(args: argparse.Namespace) -> int:
     from nabench import validate
     from nabench.tables import official
 
+    validate.string("PATH (the official folder or file to import)", args.path)  # "" would mean this folder
     root = validate.writable_dir("--data-dir", paths.data_dir(args.data_dir))  # before anything is read
     result = official.import_path(args.path, root, force=args.force)
     print(result)
