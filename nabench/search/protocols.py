@@ -24,7 +24,7 @@ Presets on NAS-Bench-201 (``--space 201``):
   the budget, so the crossing evaluation counts); report that dataset's test split at 200 epochs.
   REA population 10, tournament 3; REINFORCE lr 0.01. Charging rule ``every``, as the official
   scripts (D-X-Y/AutoDL-Projects at f46486e): ``exps/NATS-algos/regularized_ea.py`` lines 156-181,
-  ``random_wo_share.py`` lines 74-79 and ``reinforce.py`` lines 159-166 call
+  ``random_wo_share.py`` lines 74-79 and ``reinforce.py`` lines 159-167 call
   ``api.simulate_train_eval`` for every proposal, which adds its time to the running total each call
   and reads ``get_more_info(..., is_random=True)`` (D-X-Y/NATS-Bench at 1d4a304,
   ``nats_bench/api_utils.py`` lines 244-276).
