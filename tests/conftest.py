@@ -44,6 +44,17 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def searcher_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Searchers a test registers (a plugin, the Optuna samplers loaded on first use of their names) are
+    unregistered after it: tests that run every registered searcher must see the built-in ones only,
+    whatever ran before them in the same worker (Optuna's GP sampler alone takes minutes per run)."""
+    from nabench.search import registry
+
+    monkeypatch.setattr(registry, "SEARCHERS", dict(registry.SEARCHERS))
+    monkeypatch.setattr(registry, "NAMES", registry.NAMES)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The folder of canonical tables (``../shared/data`` or ``$NABENCH_SHARED_DATA``); skips without it."""

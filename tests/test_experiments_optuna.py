@@ -20,13 +20,6 @@ from nabench.search.synthetic import SyntheticBenchmark
 pytest.importorskip("optuna")
 
 
-@pytest.fixture(autouse=True)
-def clean_registry(monkeypatch):
-    """The optional searchers registered by a test are unregistered after it (other tests iterate NAMES)."""
-    monkeypatch.setattr(registry, "SEARCHERS", dict(registry.SEARCHERS))
-    monkeypatch.setattr(registry, "NAMES", registry.NAMES)
-
-
 def _search(name: str, seed: int, queries: int = 40, **params):
     syn = SyntheticBenchmark(seed=4)
     sig = SearchSignal.from_bench(syn, dataset="cifar10-valid", split="x-valid", fidelity=200, mode="mean")

@@ -48,14 +48,7 @@ class FirstBetter(Searcher):
             self._best = (score, arch)
 
 
-@pytest.fixture
-def clean_registry(monkeypatch):
-    """Registrations of a test are undone after it."""
-    monkeypatch.setattr(registry, "SEARCHERS", dict(registry.SEARCHERS))
-    monkeypatch.setattr(registry, "NAMES", registry.NAMES)
-
-
-def test_registered_searcher_runs_everywhere(tmp_path, clean_registry):
+def test_registered_searcher_runs_everywhere(tmp_path):
     assert register(FirstBetter) is FirstBetter
     assert {"first-better", "na-first-better"} <= set(registry.NAMES) and registry.plugins() == {
         "first-better": FirstBetter}
@@ -72,7 +65,7 @@ def test_registered_searcher_runs_everywhere(tmp_path, clean_registry):
     assert set(s["searcher"]) == {"first-better", "na-first-better", "rs"} and (s["n"] == 4).all()
 
 
-def test_register_refuses_what_is_not_a_searcher(clean_registry):
+def test_register_refuses_what_is_not_a_searcher():
     class Nameless(FirstBetter):
         name = "NA-Upper"
 
