@@ -143,3 +143,20 @@ def test_ls_restarts_only_at_unseen_cells(space):
         ls.tell(a, float(scores[a]))
     assert restarts >= 20                                  # the rule is exercised
     assert len(set(asked)) == len(asked)                   # restarts (and moves) only at unseen cells
+
+
+def test_trajectory_to_frame_and_repr():
+    """``Trajectory.to_frame()`` has one row per step with the per-step arrays; the repr is one short line."""
+    from nabench.search import Budget, Scorer, make_signal, registry, run_search
+    from nabench.search.synthetic import SyntheticBenchmark
+
+    syn = SyntheticBenchmark(seed=3)
+    sig = make_signal(syn, dataset="cifar10-valid", split="x-valid", fidelity=200, mode="mean")
+    a, b = (np.random.default_rng(s) for s in np.random.SeedSequence(5).spawn(2))
+    tr = run_search(registry.make("rea", syn.space, a), Scorer(sig, b), Budget("queries", 30, "drop"))
+    df = tr.to_frame()
+    assert len(df) == len(tr) and (df["step"] == np.arange(len(tr))).all()
+    assert (df["arch"].to_numpy() == tr.arch).all() and (df["incumbent_score"].to_numpy() == tr.incumbent_score).all()
+    assert {"candidates", "cells_read", "queries", "time"} <= set(df.columns)
+    r = repr(tr)
+    assert "\n" not in r and len(r) < 200 and f"final={tr.final}" in r and f"{len(tr)} steps" in r

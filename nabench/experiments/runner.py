@@ -38,7 +38,8 @@ from nabench.experiments import lifeline
 from nabench.experiments import summary as summ
 from nabench.experiments import worker
 from nabench.experiments.config import Grid
-from nabench.experiments.store import ResultsStore, run_key, write_atomic
+from nabench.atomic import write_bytes
+from nabench.experiments.store import ResultsStore, run_key
 from nabench.search import registry
 from nabench.search.signal import Signal, make_signal
 
@@ -64,7 +65,7 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
         import gzip
 
         data = gzip.compress(data, compresslevel=6, mtime=0)
-    write_atomic(path, data)
+    write_bytes(path, data)
 
 
 def signals_for(grid: Grid, bench: Any) -> dict[tuple[str, str, int, str], Signal]:

@@ -55,11 +55,6 @@ RECORD_FIELDS: dict[str, str] = {
 }
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old or the new content, never a mix."""
-    write_bytes(path, data)
-
-
 def run_key(cell: Mapping[str, Any], seed: int, checksum: str) -> str:
     """The key of one run: a hash of the cell's resolved settings, the seed and the store checksum."""
     doc = json.dumps({"cell": cell, "seed": int(seed), "bench": checksum}, sort_keys=True, separators=(",", ":"))
@@ -179,7 +174,7 @@ class ResultsStore:
         return doc
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        write_atomic(self.path / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+        write_bytes(self.path / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
 
     def check_manifest(self, cells: Mapping[str, Mapping[str, Any]], checksum: str) -> dict[str, Any] | None:
         """Refuse a grid whose store or cell settings differ from the folder's; writes nothing."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from nabench.errors import ConfigError
 from nabench.search.base import Searcher
 from nabench.search.budget import Budget, Ledger
 from nabench.search.scorer import Scorer
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,24 @@ class Trajectory:
     def final(self) -> int:
         """The architecture the search returns."""
         return int(self.incumbent[-1])
+
+    def __repr__(self) -> str:
+        if not len(self):
+            return f"Trajectory(0 steps, stop={self.stop!r})"
+        return (f"Trajectory({len(self)} steps, final={self.final}, score={self.incumbent_score[-1]:.4g}, "
+                f"time={self.time[-1]:.6g} s, charged={int(self.queries[-1])}, stop={self.stop!r})")
+
+    def to_frame(self) -> "pd.DataFrame":
+        """One row per step: the per-step arrays as columns (``step`` from 0), for analysis and plots."""
+        import pandas as pd
+
+        cols = {"step": np.arange(len(self)), "arch": self.arch, "score": self.score, "raw": self.raw,
+                "charged": self.charged, "time": self.time, "queries": self.queries,
+                "incumbent": self.incumbent, "incumbent_score": self.incumbent_score}
+        for name in ("candidates", "cells_read"):
+            if getattr(self, name) is not None:
+                cols[name] = getattr(self, name)
+        return pd.DataFrame(cols)
 
 
 @lru_cache(maxsize=1)
