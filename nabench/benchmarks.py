@@ -30,7 +30,6 @@ pickled to the workers.
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -146,21 +145,13 @@ def ensure_loaded() -> None:
 
 
 def load_entry_points() -> list[str]:
-    """Register every benchmark installed under :data:`ENTRY_POINT_GROUP`; returns their names. A plugin that
-    fails to load is skipped with a warning, so it cannot break the built-in benchmarks."""
-    from importlib.metadata import entry_points
+    """Register every benchmark installed under :data:`ENTRY_POINT_GROUP` (each a :class:`BenchmarkPlugin` or
+    a callable returning one); returns their names (a plugin that fails to load is skipped with a
+    warning: :func:`nabench.entrypoints.load_group`)."""
+    from nabench.entrypoints import load_group
 
-    names = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-            plugin = obj if isinstance(obj, BenchmarkPlugin) else obj()
-            register(plugin, replace=True)
-        except Exception as e:  # a broken third-party package: say so, keep going
-            warnings.warn(f"nabench benchmark plugin {ep.name!r} ({ep.value}) was not loaded: {e}", stacklevel=2)
-            continue
-        names.append(plugin.name)
-    return names
+    return load_group(ENTRY_POINT_GROUP, "benchmark", lambda obj: register(
+        obj if isinstance(obj, BenchmarkPlugin) else obj(), replace=True).name)
 
 
 def open_plugin(name: str, data_dir: Any) -> Any:

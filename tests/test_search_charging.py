@@ -14,8 +14,8 @@ from nabench.experiments.config import make_cell
 from nabench.experiments.worker import rngs
 from nabench.search import (Budget, NeighborhoodScorer, Scorer, SearchSignal, Space, make_search_task, registry,
                             run_search)
-from nabench.search.base import Searcher
 from nabench.search.synthetic import SyntheticBenchmark
+from scripted_searcher import Scripted
 
 #: Fingerprints (sha256 of arch, score, time, incumbent, charged; steps) of runs made with the code
 #: before the charging rule existed (commit 3635642, /tmp worktree, the script in this file's
@@ -36,24 +36,6 @@ BEFORE = {
 #: NB201 protocol on the real tables, before the charging rule: (final arch, steps) of seeds 0..5.
 BEFORE_REAL = {"rs": [(7419, 108), (12761, 112), (14375, 111), (12158, 111), (9941, 107), (4747, 113)],
                "rea": [(541, 119), (14174, 125), (14174, 120), (4747, 125), (13714, 112), (13714, 116)]}
-
-
-class Scripted(Searcher):
-    """Asks a fixed sequence of architectures, then repeats the last one."""
-
-    name = "scripted"
-
-    def __init__(self, space, rng, script):
-        super().__init__(space, rng)
-        self.script, self.i = list(script), 0
-
-    def _ask(self):
-        a = self.script[min(self.i, len(self.script) - 1)]
-        self.i += 1
-        return a
-
-    def _tell(self, arch, score):
-        pass
 
 
 @pytest.fixture(scope="module")

@@ -14,26 +14,10 @@ from nabench.experiments.config import make_cell
 from nabench.experiments.summary import EVALUATION_COLUMNS, RUN_COLUMNS
 from nabench.experiments.worker import rngs
 from nabench.search import Budget, NeighborhoodScorer, Scorer, SearchSignal, Space, registry, run_search
-from nabench.search.base import Searcher
 from nabench.search.synthetic import SyntheticBenchmark
+from scripted_searcher import Scripted
 
 BASES = tuple(registry.SEARCHERS)
-
-
-class Scripted(Searcher):
-    name = "scripted"
-
-    def __init__(self, space, rng, script):
-        super().__init__(space, rng)
-        self.script, self.i = list(script), 0
-
-    def _ask(self):
-        a = self.script[min(self.i, len(self.script) - 1)]
-        self.i += 1
-        return a
-
-    def _tell(self, arch, score):
-        pass
 
 
 @pytest.fixture(scope="module")

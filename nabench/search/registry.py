@@ -24,7 +24,6 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
-import warnings
 from typing import Any, Mapping
 
 import numpy as np
@@ -85,20 +84,11 @@ def plugins() -> dict[str, type[Searcher]]:
 
 
 def load_entry_points() -> list[str]:
-    """Register every searcher installed under :data:`ENTRY_POINT_GROUP`; returns their names. A plugin that
-    fails to load is skipped with a warning, so it cannot break the built-in searchers."""
-    from importlib.metadata import entry_points
+    """Register every searcher installed under :data:`ENTRY_POINT_GROUP`; returns their names (a plugin that
+    fails to load is skipped with a warning: :func:`nabench.entrypoints.load_group`)."""
+    from nabench.entrypoints import load_group
 
-    names = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            cls = ep.load()
-            register(cls, replace=True)
-        except Exception as e:  # a broken third-party package: say so, keep going
-            warnings.warn(f"nabench searcher plugin {ep.name!r} ({ep.value}) was not loaded: {e}", stacklevel=2)
-            continue
-        names.append(cls.name)
-    return names
+    return load_group(ENTRY_POINT_GROUP, "searcher", lambda cls: register(cls, replace=True).name)
 
 
 def parse_name(name: str) -> tuple[str, bool]:
