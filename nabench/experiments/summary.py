@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from nabench.analysis.stats import at_data_precision
 from nabench.search import registry
 
 CELL_COLUMNS: tuple[str, ...] = ("protocol", "dataset", "searcher", "setting")
@@ -172,12 +173,15 @@ def paired(runs: pd.DataFrame) -> pd.DataFrame:
             continue
         m = a.merge(b, on=["seed", "report"], suffixes=("_na", "_base"))
         for report, grp in m.groupby("report", sort=False):
-            d = grp["test_acc_na"].to_numpy() - grp["test_acc_base"].to_numpy()
+            # compared at the data's precision (analysis.stats.at_data_precision, the rule the rank
+            # correlations use): two cells whose seed means differ by float noise (~1e-8) are a tie, not
+            # a win or a loss, and their zero difference is left out of the Wilcoxon test as a tie
+            d = at_data_precision(grp["test_acc_na"].to_numpy() - grp["test_acc_base"].to_numpy())
             n = len(d)
             with warnings.catch_warnings():
                 # expected when every seed gives (nearly) the same difference: the tables print "-" for it
                 warnings.filterwarnings("ignore", "Precision loss occurred", RuntimeWarning)
-                t_p = float(stats.ttest_rel(grp["test_acc_na"], grp["test_acc_base"]).pvalue) if n > 1 else np.nan
+                t_p = float(stats.ttest_1samp(d, 0.0).pvalue) if n > 1 and np.any(d != d[0]) else np.nan
                 w_p = float(stats.wilcoxon(d).pvalue) if n > 1 and np.any(d != 0) else np.nan
             rows.append({
                 "protocol": c["protocol"], "dataset": c["dataset"], "report": report, "setting": c["setting"],
