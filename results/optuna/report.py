@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from nabench.analysis.stats import p_value_text
+from nabench.analysis.stats import at_data_precision, p_value_text
 from nabench.experiments.summary import summarize
 
 HERE = Path(__file__).resolve().parent
@@ -30,13 +30,12 @@ def paired_against(runs: pd.DataFrame, reference: str) -> pd.DataFrame:
     wide = runs.pivot_table(index=["report", "seed"], columns="searcher", values="test_acc")
     for report, w in wide.groupby(level="report"):
         for other in (c for c in w.columns if c != reference):
-            d = (w[reference] - w[other]).dropna().to_numpy()
+            d = at_data_precision((w[reference] - w[other]).dropna().to_numpy())  # float noise is a tie
             se = d.std(ddof=1) / np.sqrt(len(d))
             nonzero = d[d != 0]
             wil = stats.wilcoxon(nonzero).pvalue if len(nonzero) else float("nan")
             rows.append({"report": report, "searcher": other, "n": len(d), "diff": d.mean(), "se": se,
-                         "t_p": stats.ttest_rel(w.loc[:, reference].dropna(), w.loc[:, other].dropna()).pvalue
-                         if se > 0 else float("nan"), "wilcoxon_p": wil,
+                         "t_p": stats.ttest_1samp(d, 0.0).pvalue if se > 0 else float("nan"), "wilcoxon_p": wil,
                          "wins": int((d > 0).sum()), "losses": int((d < 0).sum()), "ties": int((d == 0).sum())})
     return pd.DataFrame(rows)
 
