@@ -29,7 +29,7 @@ network's state dict under :class:`NB201Net`'s names, so a packed run writes the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -169,35 +169,38 @@ class PackedNB201(nn.Module):
     def load_networks(self, nets: Sequence[nn.Module]) -> None:
         """Copy the K networks' parameters and buffers into the packed tensors."""
         states = [n.state_dict() for n in nets]
+        for slot, name, t in self._tensors():
+            parts = [states[k][f"{slot.source}.{name}"] for k in slot.members]
+            if t.dim() == 0:            # num_batches_tracked: one counter, equal for all members
+                t.copy_(parts[0])
+            else:
+                t.copy_(torch.stack(parts) if slot.stacked else torch.cat(parts))
+
+    def _tensors(self) -> Iterator[tuple[Slot, str, torch.Tensor]]:
+        """Every packed parameter and buffer: ``(slot, name in its leaf, tensor)``; its state-dict key is
+        ``leaves.<slot.packed>.<name>`` and each member's is ``<slot.source>.<name>``."""
         for slot in self.slots:
             leaf = self.leaves[slot.packed]
             for name, t in list(leaf.named_parameters(recurse=False)) + list(leaf.named_buffers(recurse=False)):
-                parts = [states[k][f"{slot.source}.{name}"] for k in slot.members]
-                if t.dim() == 0:            # num_batches_tracked: one counter, equal for all members
-                    t.copy_(parts[0])
-                else:
-                    t.copy_(torch.stack(parts) if slot.stacked else torch.cat(parts))
+                yield slot, name, t
 
     def split(self, tensors: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
         """Per-network tensors under :class:`NB201Net` names from packed ones keyed like ``self.state_dict()``
         (missing keys are skipped; used for states, gradients and optimizer buffers alike)."""
         out: list[dict[str, torch.Tensor]] = [{} for _ in range(self.K)]
-        for slot in self.slots:
-            leaf = self.leaves[slot.packed]
-            names = [n for n, _ in leaf.named_parameters(recurse=False)] + [n for n, _ in leaf.named_buffers(recurse=False)]
-            for name in names:
-                key = f"leaves.{slot.packed}.{name}"
-                if key not in tensors:
-                    continue
-                t = tensors[key]
-                if t.dim() == 0:
-                    parts = [t] * len(slot.members)
-                elif slot.stacked:
-                    parts = list(t.unbind(0))
-                else:
-                    parts = list(t.chunk(len(slot.members), dim=0))
-                for k, part in zip(slot.members, parts):
-                    out[k][f"{slot.source}.{name}"] = part.detach().clone()
+        for slot, name, _ in self._tensors():
+            key = f"leaves.{slot.packed}.{name}"
+            if key not in tensors:
+                continue
+            t = tensors[key]
+            if t.dim() == 0:
+                parts = [t] * len(slot.members)
+            elif slot.stacked:
+                parts = list(t.unbind(0))
+            else:
+                parts = list(t.chunk(len(slot.members), dim=0))
+            for k, part in zip(slot.members, parts):
+                out[k][f"{slot.source}.{name}"] = part.detach().clone()
         return out
 
     def unpack(self) -> list[dict[str, torch.Tensor]]:
@@ -207,18 +210,15 @@ class PackedNB201(nn.Module):
     def merge(self, per_network: Sequence[dict[str, torch.Tensor]], like: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The inverse of :meth:`split` for the keys of ``like`` (a packed dict whose tensors give shape and device)."""
         out: dict[str, torch.Tensor] = {}
-        for slot in self.slots:
-            leaf = self.leaves[slot.packed]
-            names = [n for n, _ in leaf.named_parameters(recurse=False)] + [n for n, _ in leaf.named_buffers(recurse=False)]
-            for name in names:
-                key = f"leaves.{slot.packed}.{name}"
-                if key not in like:
-                    continue
-                parts = [per_network[k][f"{slot.source}.{name}"].to(like[key].device) for k in slot.members]
-                if like[key].dim() == 0:
-                    out[key] = parts[0].clone()
-                else:
-                    out[key] = torch.stack(parts) if slot.stacked else torch.cat(parts)
+        for slot, name, _ in self._tensors():
+            key = f"leaves.{slot.packed}.{name}"
+            if key not in like:
+                continue
+            parts = [per_network[k][f"{slot.source}.{name}"].to(like[key].device) for k in slot.members]
+            if like[key].dim() == 0:
+                out[key] = parts[0].clone()
+            else:
+                out[key] = torch.stack(parts) if slot.stacked else torch.cat(parts)
         return out
 
     # ------------------------------------------------------------------------------ forward
