@@ -9,7 +9,6 @@ environment is never changed) and run in a TOML grid with an NA searcher in fres
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ from nabench.search import Budget, make_search_task, protocols
 from nabench.search.protocols import Preset
 from nabench.spaces import SPACE_BENCHMARK, benchmark_name
 from nabench.spaces.base import TASKS, Benchmark, SearchSpace, Task
+from plugin_install import install_example, run_grid_with_1_and_2_workers
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "plugin_benchmark"
@@ -101,22 +101,11 @@ def test_bad_registrations_are_one_line(toy):
         nabench.load("nope")
 
 
-def _install(tmp_path: Path) -> dict[str, str]:
-    src = tmp_path / "src"
-    shutil.copytree(EXAMPLE, src)  # the build writes into its source folder
-    site = tmp_path / "site"
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
-                          "--quiet", "--target", str(site), str(src)], capture_output=True, text=True, timeout=300)
-    assert pip.returncode == 0, pip.stderr
-    assert list(site.glob("nabench_toy_example-*.dist-info"))
-    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(REPO)]))
-
-
 def test_installed_benchmark_package_runs_in_a_toml_grid(tmp_path):
     """pip-install examples/plugin_benchmark (entry point nabench.benchmarks: toy), then in fresh processes:
     nabench.load("toy"), `nabench run --help` names its space and protocols, a TOML grid of REA and NA-REA on
     protocol toy-time gives the same bytes with 2 spawned workers as with 1, and `--space chain` runs."""
-    env = _install(tmp_path)
+    env = install_example("plugin_benchmark", "nabench_toy_example", tmp_path)
     py = subprocess.run([sys.executable, "-c", "import nabench; b = nabench.load('toy'); print(b.checksum, "
                          "b.space.format(5))"], env=env, capture_output=True, text=True, timeout=120)
     assert py.returncode == 0 and py.stdout.split() == ["toy-v1", "a-a-a-b-b"], py.stderr
@@ -126,15 +115,9 @@ def test_installed_benchmark_package_runs_in_a_toml_grid(tmp_path):
     cfg = tmp_path / "grid.toml"
     cfg.write_text('runs = 5\nseed = 3\n[settings.default]\nneighborhood = { k = "all" }\n'
                    '[[experiment]]\nprotocol = "toy-time"\nsearchers = ["rea", "na-rea"]\n')
-    outs = []
-    for workers in ("2", "1"):
-        out = tmp_path / f"out{workers}"
-        res = subprocess.run([sys.executable, "-m", "nabench.cli", "run", "--config", str(cfg), "--out", str(out),
-                              "--workers", workers, "--no-progress"], env=env, capture_output=True, text=True,
-                             timeout=300, cwd=tmp_path)
-        assert res.returncode == 0, res.stderr
+    for res in run_grid_with_1_and_2_workers(cfg, tmp_path, env):
         assert "made-up values" in res.stdout  # the task's note is shown with its results
-        outs.append(out)
+    outs = [tmp_path / "out2", tmp_path / "out1"]
     runs = pd.read_csv(outs[0] / "runs.csv")
     assert set(runs["searcher"]) == {"rea", "na-rea"} and runs["run"].nunique() == 5
     assert set(runs["protocol"]) == {"toy-time"}

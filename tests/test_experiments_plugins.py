@@ -10,7 +10,6 @@ TOML grid with spawned workers.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from nabench.errors import ConfigError
 from nabench.experiments import grid_from_dict, run_grid
 from nabench.search import Searcher, register, registry
 from nabench.search.synthetic import SyntheticBenchmark
+from plugin_install import install_example, run_grid_with_1_and_2_workers
 
 REPO = Path(__file__).resolve().parents[1]
 TABLES = ("evaluations.csv.gz", "runs.csv", "summary.csv", "paired.csv")
@@ -90,28 +90,15 @@ def test_installed_plugin_package_runs_in_a_toml_grid(tmp_path, data_dir):
     """pip-install examples/plugin_searcher (entry point nabench.searchers: greedy) into its own folder, then
     in fresh processes: `nabench run --help` lists greedy and na-greedy, and a TOML grid with both runs in two
     spawned workers, with a hyperparameter from the grid file, deterministically."""
-    src = tmp_path / "src"
-    shutil.copytree(REPO / "examples" / "plugin_searcher", src)  # the build writes into its source folder
-    site = tmp_path / "site"
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
-                          "--quiet", "--target", str(site), str(src)], capture_output=True, text=True, timeout=300)
-    assert pip.returncode == 0, pip.stderr
-    assert list(site.glob("nabench_greedy_example-*.dist-info"))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(REPO)]))
+    env = install_example("plugin_searcher", "nabench_greedy_example", tmp_path)
     helped = subprocess.run([sys.executable, "-m", "nabench.cli", "run", "--help"], env=env, capture_output=True,
                             text=True, timeout=120)
     assert helped.returncode == 0 and "greedy" in helped.stdout and "na-greedy" in helped.stdout
     cfg = tmp_path / "grid.toml"
     cfg.write_text('runs = 6\nseed = 1\n[settings.default]\nparams = { greedy = { n_init = 3 } }\n'
                    '[[experiment]]\nsearchers = ["greedy", "na-greedy"]\n')
-    outs = []
-    for workers in ("2", "1"):
-        out = tmp_path / f"out{workers}"
-        res = subprocess.run([sys.executable, "-m", "nabench.cli", "run", "--config", str(cfg), "--out", str(out),
-                              "--data-dir", str(data_dir), "--workers", workers, "--no-progress"], env=env,
-                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
-        assert res.returncode == 0, res.stderr
-        outs.append(out)
+    run_grid_with_1_and_2_workers(cfg, tmp_path, env, ("--data-dir", str(data_dir)))
+    outs = [tmp_path / "out2", tmp_path / "out1"]
     runs = pd.read_csv(outs[0] / "runs.csv")
     assert set(runs["searcher"]) == {"greedy", "na-greedy"} and runs["run"].nunique() == 6
     for name in TABLES:
